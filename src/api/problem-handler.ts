@@ -1,0 +1,89 @@
+// The one place errors become responses: application/problem+json (RFC 9457) with a stable `type`.
+// 5xx details stay in the log (with the request id); the client gets no stack trace and no internals.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CatalogError, type ProblemCode } from '../catalog/catalog-error.ts';
+
+const TITLES: Record<ProblemCode, string> = {
+  'invalid-parameter': 'Invalid parameter',
+  'invalid-cursor': 'Invalid cursor',
+  'product-not-found': 'Product not found',
+  'category-not-found': 'Category not found',
+  'brand-not-found': 'Brand not found',
+  'route-not-found': 'Route not found',
+  'service-unavailable': 'Service unavailable',
+  'internal-error': 'Internal error',
+};
+
+// Fastify's own 4xx errors (bad JSON, unsupported media type, ...) keep their status and get a type of their own.
+const FRAMEWORK_TYPES: Record<number, string> = {
+  400: 'bad-request',
+  405: 'method-not-allowed',
+  406: 'not-acceptable',
+  413: 'payload-too-large',
+  414: 'uri-too-long',
+  415: 'unsupported-media-type',
+  429: 'too-many-requests',
+  431: 'headers-too-large',
+};
+
+interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance: string;
+  requestId: string;
+  errors?: { in: string; name: string; reason: string }[];
+}
+
+export function registerProblemHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | CatalogError, request, reply) => {
+    if (error instanceof CatalogError) {
+      if (error.status >= 500) request.log[error.status === 503 ? 'warn' : 'error']({ err: error.cause ?? error }, error.message);
+      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+      return sendProblem(request, reply, error.code, error.status, error.message);
+    }
+    if (error.validation) {
+      const where = error.validationContext ?? 'request';
+      const errors = error.validation.map((issue) => ({
+        in: where,
+        name: issue.instancePath.replace(/^\//, '').replace(/\//g, '.') || String((issue.params as { missingProperty?: string }).missingProperty ?? where),
+        reason: issue.message ?? 'is invalid',
+      }));
+      const detail = errors.map((issue) => `${issue.name} ${issue.reason}`).join('; ');
+      return sendProblem(request, reply, 'invalid-parameter', 400, detail, errors);
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      return sendProblem(request, reply, FRAMEWORK_TYPES[status] ?? 'bad-request', status, error.message, undefined, 'Bad request');
+    }
+    request.log.error({ err: error }, 'request failed');
+    return sendProblem(request, reply, 'internal-error', 500, 'The request could not be completed; it has been logged.');
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(request, reply, 'route-not-found', 404, `no route ${request.method} ${request.url.split('?')[0]}`),
+  );
+}
+
+function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  code: string,
+  status: number,
+  detail: string,
+  errors?: ProblemBody['errors'],
+  fallbackTitle?: string,
+): FastifyReply {
+  const body: ProblemBody = {
+    type: `/problems/${code}`,
+    title: TITLES[code as ProblemCode] ?? fallbackTitle ?? 'Error',
+    status,
+    detail,
+    instance: request.url.split('?')[0] ?? request.url,
+    requestId: request.id,
+    ...(errors ? { errors } : {}),
+  };
+  return reply.code(status).header('cache-control', 'no-store').type('application/problem+json').send(JSON.stringify(body));
+}
+

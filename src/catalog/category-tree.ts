@@ -1,0 +1,43 @@
+// The category tree a storefront navigates, with how many listed products each branch holds.
+export interface CategoryNode {
+  id: number;
+  slug: string;
+  name: string;
+  /** Listed products in this category and all its descendants. */
+  productCount: number;
+  children: CategoryNode[];
+}
+
+export interface CategoryRow {
+  id: number;
+  parentId: number | null;
+  slug: string;
+  name: string;
+  /** Listed products whose own category is this one. */
+  ownProducts: number;
+}
+
+/** Rows in any order to a tree sorted by name, with counts rolled up from the leaves. */
+export function buildCategoryTree(rows: readonly CategoryRow[]): CategoryNode[] {
+  const nodes = new Map<number, CategoryNode>(
+    rows.map((row) => [row.id, { id: row.id, slug: row.slug, name: row.name, productCount: 0, children: [] }]),
+  );
+  const roots: CategoryNode[] = [];
+  for (const row of rows) {
+    const node = nodes.get(row.id) as CategoryNode;
+    const parent = row.parentId === null ? undefined : nodes.get(row.parentId);
+    (parent ? parent.children : roots).push(node);
+  }
+  const parents = new Map(rows.map((row) => [row.id, row.parentId]));
+  for (const row of rows) {
+    for (let id: number | null | undefined = row.id; id != null; id = parents.get(id)) {
+      (nodes.get(id) as CategoryNode).productCount += row.ownProducts;
+    }
+  }
+  const sort = (list: CategoryNode[]): CategoryNode[] => {
+    list.sort((a, b) => a.name.localeCompare(b.name));
+    list.forEach((node) => sort(node.children));
+    return list;
+  };
+  return sort(roots);
+}

@@ -1,0 +1,116 @@
+// Browsing: which products a listing page shows, in which order, and where the next page starts.
+// Pages are keyset cursors (the last row's sort key and id), so page 500 costs what page 1 costs
+// and rows added or removed between requests never make a page skip or repeat an item.
+import { CatalogError } from './catalog-error.ts';
+
+export const LISTING_SORTS = ['price_asc', 'price_desc', 'newest', 'name', 'rating'] as const;
+export type ListingSort = (typeof LISTING_SORTS)[number];
+export const DEFAULT_LISTING_LIMIT = 24;
+export const MAX_LISTING_LIMIT = 100;
+
+export interface ListingQuery {
+  /** A category id or slug: the category and its descendants. */
+  category?: string | undefined;
+  /** A brand id or slug. */
+  brand?: string | undefined;
+  /** Bounds on the lowest variant price, in minor units. */
+  minPrice?: number | undefined;
+  maxPrice?: number | undefined;
+  inStock?: boolean | undefined;
+  sort: ListingSort;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** Where the previous page ended: the sort key as PostgreSQL printed it (exact, even for timestamps) and the id. */
+export interface ListingPosition {
+  sortKey: string;
+  id: number;
+}
+
+export interface ProductSummary {
+  id: number;
+  slug: string;
+  name: string;
+  brand: { slug: string; name: string } | null;
+  image: string | null;
+  price: { min: number; max: number; currency: string };
+  inStock: boolean;
+  rating: number | null;
+}
+
+export interface ListingPage {
+  items: ProductSummary[];
+  nextCursor: string | null;
+}
+
+export interface ResolvedListingFilters {
+  categoryPath?: string | undefined;
+  brandId?: number | undefined;
+  minPrice?: number | undefined;
+  maxPrice?: number | undefined;
+  inStock?: boolean | undefined;
+}
+
+export interface ListingSource {
+  resolveFilters(query: ListingQuery): Promise<ResolvedListingFilters>;
+  /** Up to `limit` summaries after `after`, each with the sort key that a cursor needs. */
+  listProducts(
+    filters: ResolvedListingFilters,
+    sort: ListingSort,
+    after: ListingPosition | undefined,
+    limit: number,
+  ): Promise<(ProductSummary & { sortKey: string })[]>;
+}
+
+export async function listProducts(source: ListingSource, query: ListingQuery): Promise<ListingPage> {
+  if (query.minPrice !== undefined && query.maxPrice !== undefined && query.minPrice > query.maxPrice) {
+    throw new CatalogError('invalid-parameter', 'minPrice must not be greater than maxPrice');
+  }
+  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.sort);
+  const filters = await source.resolveFilters(query);
+  // One row more than the page tells whether another page exists, without counting.
+  const rows = await source.listProducts(filters, query.sort, after, query.limit + 1);
+  const page = rows.slice(0, query.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(({ sortKey: _sortKey, ...summary }) => summary),
+    nextCursor: rows.length > query.limit && last ? encodeCursor(query.sort, { sortKey: last.sortKey, id: last.id }) : null,
+  };
+}
+
+export function encodeCursor(sort: ListingSort, position: ListingPosition): string {
+  return Buffer.from(JSON.stringify([sort, position.sortKey, position.id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string, sort: ListingSort): ListingPosition {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new CatalogError('invalid-cursor', 'cursor is not one this service issued');
+  }
+  if (!Array.isArray(decoded) || decoded.length !== 3) throw new CatalogError('invalid-cursor', 'cursor is not one this service issued');
+  const [cursorSort, sortKey, id] = decoded as unknown[];
+  if (typeof sortKey !== 'string' || sortKey.length > 600 || !Number.isSafeInteger(id) || (id as number) < 1) {
+    throw new CatalogError('invalid-cursor', 'cursor is not one this service issued');
+  }
+  if (cursorSort !== sort) throw new CatalogError('invalid-cursor', `cursor belongs to sort "${String(cursorSort)}", not "${sort}"`);
+  if (!isValidSortKey(sort, sortKey)) throw new CatalogError('invalid-cursor', 'cursor is not one this service issued');
+  return { sortKey, id: id as number };
+}
+
+// A forged key must give a 400 here, not a cast error in PostgreSQL.
+function isValidSortKey(sort: ListingSort, key: string): boolean {
+  switch (sort) {
+    case 'price_asc':
+    case 'price_desc':
+      return /^\d{1,18}$/.test(key);
+    case 'rating':
+      return /^\d(\.\d)?$/.test(key);
+    case 'newest':
+      return /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/.test(key);
+    case 'name':
+      return key.length > 0;
+  }
+}

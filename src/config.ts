@@ -1,0 +1,81 @@
+// The one place that reads process.env: every setting is named, typed, defaulted and checked here,
+// then passed down. A bad value stops start-up with a message naming the variable.
+import Type, { type Static } from 'typebox';
+import { Value } from 'typebox/value';
+
+const millis = { minimum: 1, maximum: 3_600_000 };
+const PostgresUrl = Type.String({ pattern: '^postgres(ql)?://' });
+
+const EnvSchema = Type.Object({
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  LOG_LEVEL: Type.String({ pattern: '^(fatal|error|warn|info|debug|trace|silent)$', default: 'info' }),
+
+  DATABASE_URL: Type.Optional(PostgresUrl),
+  DATABASE_REPLICA_URL: Type.Optional(PostgresUrl),
+  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ ...millis, default: 2000 }),
+  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ ...millis, default: 2000 }),
+  MIGRATE_ON_START: Type.Boolean({ default: false }),
+
+  EMBEDDED_POSTGRES_DIR: Type.String({ default: '.data/postgres', minLength: 1 }),
+  EMBEDDED_POSTGRES_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 54329 }),
+
+  SHUTDOWN_DELAY_MS: Type.Integer({ minimum: 0, maximum: 120_000, default: 0 }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ ...millis, default: 10_000 }),
+});
+type Env = Static<typeof EnvSchema>;
+
+export interface DatabaseConfig {
+  /** Absent: the service starts embedded PostgreSQL in `embedded.dir`. */
+  url: string | undefined;
+  replicaUrl: string | undefined;
+  poolMax: number;
+  statementTimeoutMs: number;
+  connectTimeoutMs: number;
+  migrateOnStart: boolean;
+  embedded: { dir: string; port: number };
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  logLevel: string;
+  database: DatabaseConfig;
+  shutdown: { delayMs: number; timeoutMs: number };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Validates the environment and returns the typed configuration, or throws a ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const known = Object.keys(EnvSchema.properties);
+  // Empty strings mean "unset", so `DATABASE_URL= npm start` behaves like leaving it out.
+  const raw = Object.fromEntries(known.filter((name) => env[name] !== undefined && env[name] !== '').map((name) => [name, env[name]]));
+  const converted = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw));
+  // One line per variable, naming it and the value it was given.
+  const problems = new Map<string, string>();
+  for (const error of Value.Errors(EnvSchema, converted)) {
+    const name = error.instancePath.replace(/^\//, '') || 'environment';
+    if (!problems.has(name)) problems.set(name, `${name}=${JSON.stringify(raw[name] ?? '')}: ${error.message}`);
+  }
+  if (problems.size > 0) throw new ConfigError(`invalid configuration:\n  ${[...problems.values()].join('\n  ')}`);
+  const e = converted as Env;
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    database: {
+      url: e.DATABASE_URL,
+      replicaUrl: e.DATABASE_REPLICA_URL,
+      poolMax: e.DATABASE_POOL_MAX,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+      migrateOnStart: e.MIGRATE_ON_START,
+      embedded: { dir: e.EMBEDDED_POSTGRES_DIR, port: e.EMBEDDED_POSTGRES_PORT },
+    },
+    shutdown: { delayMs: e.SHUTDOWN_DELAY_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
+  };
+}

