@@ -1,0 +1,452 @@
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { observeBreaker } from '../observability/breaker-metrics.ts';
+import { createCacheMetrics } from './cache-metrics.ts';
+import type { CacheMetrics } from './cache-metrics.ts';
+import { createCacheSubscriber } from './cache-subscriber.ts';
+import type { CacheSubscriber } from './cache-subscriber.ts';
+import { toCachedResponse } from './cached-response.ts';
+import type { CachedResponse, CacheRead, OriginResponse } from './cached-response.ts';
+import { createFillLock } from './fill-lock.ts';
+import type { FillLock, LockAttempt } from './fill-lock.ts';
+import { bumpTagGenerations } from './invalidation.ts';
+import { createKeySpace } from './key-space.ts';
+import type { KeySpace } from './key-space.ts';
+import { createNearCache } from './near-cache.ts';
+import type { NearCache, NearEntry } from './near-cache.ts';
+import { createEntryStore, generationsMatch } from './redis-entry.ts';
+import type { EntryStore, RedisLookup } from './redis-entry.ts';
+import { createRedisGuard } from './redis-guard.ts';
+import type { RedisBreakerOptions, RedisGuard } from './redis-guard.ts';
+import { createSingleFlight } from './single-flight.ts';
+
+export type { CachedResponse, CacheRead, OriginResponse } from './cached-response.ts';
+
+export interface CatalogCache {
+  /** Returns the response for `key`, calling `load` at most once per key across the whole fleet when it must be (re)fetched. */
+  read(key: string, tags: readonly string[], load: () => Promise<OriginResponse>): Promise<CacheRead>;
+  /** Invalidate every entry carrying any of these tags, in both tiers, on every pod, without scanning the keyspace. */
+  invalidate(tags: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface CatalogCacheOptions {
+  /** Shared tier. Absent: near cache + in-process single-flight only (the embedded default). Not closed by close(). */
+  redis?: Redis;
+  /** Prefix of every Redis key and channel. Default 'catalog:'. */
+  keyPrefix?: string;
+  /** Part of every entry and lock key: bump it when the cached body or entry layout changes. Default 1. */
+  schemaVersion?: string | number;
+  near?: {
+    /** Default true. */
+    enabled?: boolean;
+    /** Default 64 MiB. */
+    maxBytes?: number;
+    /** How long a near entry is served without asking Redis. Default 1_000. */
+    ttlMs?: number;
+  };
+  /** Served without revalidation while younger than this. Default 15_000. */
+  freshTtlMs?: number;
+  /** Price/stock bound: never served past this age while the origin answers. Default 60_000. */
+  maxStaleMs?: number;
+  /** Served (stale) up to this age when the origin fails; also the Redis key TTL. Default 600_000. */
+  staleIfErrorMs?: number;
+  /** Lifetime of a cached 404. Default 10_000. */
+  missTtlMs?: number;
+  lock?: {
+    /** Fill lock TTL: should exceed the loader's own timeout. Default 5_000. */
+    ttlMs?: number;
+    /** Longest wait for another pod's fill before loading anyway. Default ttlMs + 1_000. */
+    waitMs?: number;
+  };
+  /** Timeout of each Redis operation (breaker timeout). Default 100. */
+  redisCommandTimeoutMs?: number;
+  redisBreaker?: RedisBreakerOptions;
+  log?: Logger;
+  metrics?: Registry;
+  now?: () => number;
+}
+
+interface Copy {
+  response: CachedResponse;
+  tier: CacheRead['tier'];
+}
+
+interface Fill {
+  readonly tags: readonly string[];
+  /** An invalidation of one of its tags arrived while it loaded: its result must not enter the near cache. */
+  tainted: boolean;
+}
+
+type Loader = () => Promise<OriginResponse>;
+
+const FIRST_POLL_MS = 5;
+const MAX_POLL_MS = 100;
+
+export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
+  const now = options.now ?? Date.now;
+  const log = options.log ?? pino({ level: 'silent' });
+  const freshTtlMs = options.freshTtlMs ?? 15_000;
+  const maxStaleMs = options.maxStaleMs ?? 60_000;
+  const staleIfErrorMs = options.staleIfErrorMs ?? 600_000;
+  const missTtlMs = options.missTtlMs ?? 10_000;
+  const nearTtlMs = options.near?.ttlMs ?? 1_000;
+  const lockTtlMs = options.lock?.ttlMs ?? 5_000;
+  const lockWaitMs = options.lock?.waitMs ?? lockTtlMs + 1_000;
+  const commandTimeoutMs = options.redisCommandTimeoutMs ?? 100;
+  if (!(freshTtlMs <= maxStaleMs && maxStaleMs <= staleIfErrorMs)) {
+    throw new Error('catalog cache: expected freshTtlMs <= maxStaleMs <= staleIfErrorMs');
+  }
+
+  const metrics: CacheMetrics = createCacheMetrics(options.metrics ?? new Registry());
+  const keys: KeySpace = createKeySpace(options.keyPrefix ?? 'catalog:', options.schemaVersion ?? 1);
+  // Near entries are kept until they could no longer be served even on origin failure; whether
+  // they may be served without asking Redis is decided per read (nearTtlMs since last check).
+  const near: NearCache | null =
+    options.near?.enabled === false
+      ? null
+      : createNearCache({ maxBytes: options.near?.maxBytes ?? 64 * 1024 * 1024, ttlMs: staleIfErrorMs, now });
+
+  const redis = options.redis ?? null;
+  let guard: RedisGuard | null = null;
+  let store: EntryStore | null = null;
+  let lock: FillLock | null = null;
+  let subscriber: CacheSubscriber | null = null;
+  let unobserveBreaker = (): void => undefined;
+  if (redis) {
+    guard = createRedisGuard(redis, commandTimeoutMs, options.redisBreaker);
+    store = createEntryStore(redis, keys);
+    lock = createFillLock(redis, lockTtlMs);
+    subscriber = createCacheSubscriber({
+      redis,
+      keys,
+      log,
+      onInvalidate: (tags) => dropNear(tags, 'remote'),
+    });
+    if (options.metrics) unobserveBreaker = observeBreaker(guard.breaker, 'redis', options.metrics);
+  }
+
+  const lookups = createSingleFlight<CacheRead>();
+  const refreshes = createSingleFlight<unknown>();
+  const fills = new Set<Fill>();
+  let closed = false;
+
+  function dropNear(tags: readonly string[], source: 'local' | 'remote'): void {
+    metrics.invalidations.inc({ source });
+    near?.deleteByTags(tags);
+    for (const fill of fills) if (fill.tags.some((tag) => tags.includes(tag))) fill.tainted = true;
+  }
+
+  function redisUsable(): boolean {
+    return guard !== null && !closed && guard.usable();
+  }
+
+  function redisFailed(operation: string, error: unknown): void {
+    metrics.redisErrors.inc({ operation });
+    log.debug({ err: error, operation }, 'redis call failed; serving without it');
+  }
+
+  /** fresh: serve; stale: serve and revalidate; expired: refetch (serve only if the origin fails). */
+  function classify(response: CachedResponse, at: number): 'fresh' | 'stale' | 'expired' {
+    const age = at - response.storedAt;
+    if (response.status === 404) return age < missTtlMs ? 'fresh' : 'expired';
+    return age < freshTtlMs ? 'fresh' : age < maxStaleMs ? 'stale' : 'expired';
+  }
+
+  /** Remaining lifetime of an entry as a stale-if-error copy (404s only live missTtlMs). */
+  function lifetimeLeft(response: CachedResponse, at: number): number {
+    return (response.status === 404 ? missTtlMs : staleIfErrorMs) - (at - response.storedAt);
+  }
+
+  function putNear(key: string, response: CachedResponse, checkedAt: number): void {
+    near?.set(key, response, { checkedAt, ttlMs: lifetimeLeft(response, checkedAt) });
+  }
+
+  function newer(a: Copy | null, b: Copy | null): Copy | null {
+    if (!a) return b;
+    if (!b) return a;
+    return b.response.storedAt > a.response.storedAt ? b : a;
+  }
+
+  // --- the read path -------------------------------------------------------------------------
+
+  function read(key: string, tags: readonly string[], load: Loader): Promise<CacheRead> {
+    const entry = near?.get(key);
+    if (entry) {
+      const hit = serveNear(key, tags, load, entry, now());
+      if (hit) return Promise.resolve(hit);
+    }
+    if (near) metrics.lookups.inc({ tier: 'near', result: 'miss' });
+    const flight = lookups.run(key, () => lookup(key, tags, load, entry ?? null));
+    if (flight.joined) metrics.singleFlightWaits.inc({ scope: 'process' });
+    return flight.promise;
+  }
+
+  function serveNear(key: string, tags: readonly string[], load: Loader, entry: NearEntry, at: number): CacheRead | null {
+    const { response } = entry;
+    // With Redis as the shared truth a near copy is trusted only briefly; without it, the near
+    // cache is the only tier and age alone decides. Never past the price bound either way.
+    if (redisUsable() && at - entry.checkedAt >= nearTtlMs) return null;
+    const state = classify(response, at);
+    if (state === 'expired') return null;
+    const stale = state === 'stale';
+    if (stale && at >= entry.refreshAfter) {
+      // At most one revalidation attempt per key per nearTtlMs from near hits.
+      entry.refreshAfter = at + nearTtlMs;
+      refreshInBackground(key, tags, load, { response, tier: 'near' });
+    }
+    metrics.lookups.inc({ tier: 'near', result: stale ? 'stale' : 'hit' });
+    if (stale) metrics.staleServed.inc({ reason: 'revalidating' });
+    return { response, tier: 'near', stale };
+  }
+
+  async function lookup(key: string, tags: readonly string[], load: Loader, nearEntry: NearEntry | null): Promise<CacheRead> {
+    const nearCopy: Copy | null = nearEntry ? { response: nearEntry.response, tier: 'near' } : null;
+    // Only the Redis call is guarded: a loader error further down must reach the caller unchanged.
+    const found = await redisGet(key, tags);
+    if (found) return fromRedis(key, tags, load, found, nearCopy);
+    return localRead(key, tags, load, nearCopy);
+  }
+
+  /** Judges a Redis lookup: a read to return, or null when the key must be (re)filled. */
+  function judgeRedis(key: string, tags: readonly string[], found: RedisLookup, acceptStale: boolean): CacheRead | null {
+    const { entry } = found;
+    if (!entry || !generationsMatch(entry, tags, found.generations)) return null;
+    const at = now();
+    const state = classify(entry.response, at);
+    if (state === 'expired' || (state === 'stale' && !acceptStale)) return null;
+    putNear(key, entry.response, at);
+    return { response: entry.response, tier: 'redis', stale: state === 'stale' };
+  }
+
+  async function fromRedis(
+    key: string,
+    tags: readonly string[],
+    load: Loader,
+    found: RedisLookup,
+    nearCopy: Copy | null,
+  ): Promise<CacheRead> {
+    const served = judgeRedis(key, tags, found, true);
+    if (served) {
+      metrics.lookups.inc({ tier: 'redis', result: served.stale ? 'stale' : 'hit' });
+      if (served.stale) {
+        metrics.staleServed.inc({ reason: 'revalidating' });
+        refreshInBackground(key, tags, load, { response: served.response, tier: 'redis' });
+      }
+      return served;
+    }
+    metrics.lookups.inc({ tier: 'redis', result: 'miss' });
+    // Expired or invalidated copies are kept only for the case where the origin fails.
+    const redisCopy: Copy | null = found.entry ? { response: found.entry.response, tier: 'redis' } : null;
+    return fleetFill(key, tags, load, found.generations, newer(redisCopy, nearCopy));
+  }
+
+  /** Redis unavailable: near copy by age, else one load per key in this process. */
+  async function localRead(key: string, tags: readonly string[], load: Loader, nearCopy: Copy | null): Promise<CacheRead> {
+    if (nearCopy) {
+      const state = classify(nearCopy.response, now());
+      if (state !== 'expired') {
+        const stale = state === 'stale';
+        metrics.lookups.inc({ tier: 'near', result: stale ? 'stale' : 'hit' });
+        if (stale) {
+          metrics.staleServed.inc({ reason: 'revalidating' });
+          refreshInBackground(key, tags, load, nearCopy);
+        }
+        return { response: nearCopy.response, tier: 'near', stale };
+      }
+    }
+    return loadAndStore(key, tags, load, null, nearCopy);
+  }
+
+  /**
+   * Fleet single-flight: the Redlock holder loads and fills; the others wait for the fill (woken by
+   * the fill's pub/sub message, polling with backoff as a fallback) and retry the lock between
+   * checks, so a holder that died blocks them no longer than the lock TTL.
+   */
+  async function fleetFill(
+    key: string,
+    tags: readonly string[],
+    load: Loader,
+    generations: number[],
+    copy: Copy | null,
+  ): Promise<CacheRead> {
+    const deadline = now() + lockWaitMs;
+    let delay = FIRST_POLL_MS;
+    let waited = false;
+    let current = generations;
+    for (;;) {
+      const attempt = await tryLock(key);
+      if (attempt === null) return loadAndStore(key, tags, load, null, copy);
+      if (attempt.state === 'acquired') {
+        try {
+          // Someone may have filled between our lookup and the lock: never load twice.
+          const found = await redisGet(key, tags);
+          if (found) {
+            const served = judgeRedis(key, tags, found, true);
+            if (served) return served;
+            current = found.generations;
+          }
+          return await loadAndStore(key, tags, load, found ? current : null, copy);
+        } finally {
+          void attempt.release();
+        }
+      }
+      if (!waited) {
+        waited = true;
+        metrics.singleFlightWaits.inc({ scope: 'fleet' });
+      }
+      const remaining = deadline - now();
+      if (remaining <= 0) {
+        // A live holder is taking too long: load without the lock (one per pod, still single-flighted here).
+        metrics.lockWaitTimeouts.inc();
+        log.warn({ key }, 'gave up waiting for another pod to fill; loading');
+        return loadAndStore(key, tags, load, current, copy);
+      }
+      await subscriber?.waitForFill(keys.entry(key), Math.min(delay, remaining));
+      delay = Math.min(delay * 2, MAX_POLL_MS);
+      const found = await redisGet(key, tags);
+      if (!found) return loadAndStore(key, tags, load, null, copy);
+      const served = judgeRedis(key, tags, found, true);
+      if (served) return served;
+      current = found.generations;
+    }
+  }
+
+  /** One revalidation per key per pod; if another pod holds the lock, it is the one refreshing. */
+  function refreshInBackground(key: string, tags: readonly string[], load: Loader, copy: Copy): void {
+    if (closed || refreshes.has(key)) return;
+    const flight = refreshes.run(key, async () => {
+      try {
+        if (!redisUsable()) return await loadAndStore(key, tags, load, null, copy);
+        const attempt = await tryLock(key);
+        if (attempt === null) return await loadAndStore(key, tags, load, null, copy);
+        if (attempt.state === 'busy') return null;
+        try {
+          const found = await redisGet(key, tags);
+          if (found) {
+            const entry = found.entry;
+            // Already refreshed by another pod since we looked: adopt it.
+            if (entry && entry.response.storedAt > copy.response.storedAt && judgeRedis(key, tags, found, false)) return null;
+          }
+          return await loadAndStore(key, tags, load, found ? found.generations : null, copy);
+        } finally {
+          void attempt.release();
+        }
+      } catch (error) {
+        log.warn({ err: error, key }, 'background refresh failed; stale copy still served');
+        return null;
+      }
+    });
+    void flight.promise;
+  }
+
+  /** Loads from the origin and stores the result; on loader failure serves a copy young enough, else rethrows. */
+  async function loadAndStore(
+    key: string,
+    tags: readonly string[],
+    load: Loader,
+    generations: number[] | null,
+    copy: Copy | null,
+  ): Promise<CacheRead> {
+    const startedAt = now();
+    const fill: Fill = { tags, tainted: false };
+    fills.add(fill);
+    let origin: OriginResponse;
+    try {
+      origin = await load();
+      metrics.loads.inc({ result: origin.status === 404 ? 'not_found' : 'ok' });
+    } catch (error) {
+      metrics.loads.inc({ result: 'error' });
+      if (copy && lifetimeLeft(copy.response, now()) > 0) {
+        metrics.staleServed.inc({ reason: 'origin_error' });
+        log.warn({ err: error, key }, 'origin failed; serving stale copy');
+        return { response: copy.response, tier: copy.tier, stale: true };
+      }
+      throw error;
+    } finally {
+      fills.delete(fill);
+    }
+    // storedAt is when the load started: the data is at least that old, and a fill that started
+    // earlier (older data) compares as older in the compare-and-set.
+    const response = toCachedResponse(origin, tags, startedAt);
+    // Without the generations read before the load we cannot prove the entry current: near only.
+    if (generations && guard && store && !closed) {
+      const shared = store;
+      const ttl = lifetimeLeft(response, now());
+      if (ttl > 0) {
+        try {
+          const written = await guard.run(() => shared.write(key, { response, generations }, ttl));
+          if (!written) metrics.fillConflicts.inc();
+        } catch (error) {
+          redisFailed('write', error);
+        }
+      }
+    }
+    if (!fill.tainted) putNear(key, response, now());
+    return { response, tier: 'origin', stale: false };
+  }
+
+  async function redisGet(key: string, tags: readonly string[]): Promise<RedisLookup | null> {
+    if (!redisUsable() || !guard || !store) return null;
+    const shared = store;
+    try {
+      return await guard.run(() => shared.get(key, tags));
+    } catch (error) {
+      redisFailed('get', error);
+      return null;
+    }
+  }
+
+  /** The attempt, or null when Redis cannot be asked (the caller loads without the lock). */
+  async function tryLock(key: string): Promise<LockAttempt | null> {
+    if (!redisUsable() || !guard || !lock) return null;
+    const fleet = lock;
+    try {
+      const attempt = await guard.run(() => fleet.tryAcquire(keys.lock(key)));
+      metrics.lockAcquisitions.inc({ result: attempt.state });
+      if (attempt.state === 'busy') return attempt;
+      const redisGuard = guard;
+      return {
+        state: 'acquired',
+        release: () => redisGuard.run(() => attempt.release()).catch((error: unknown) => redisFailed('unlock', error)),
+      };
+    } catch (error) {
+      metrics.lockAcquisitions.inc({ result: 'error' });
+      redisFailed('lock', error);
+      return null;
+    }
+  }
+
+  // --- invalidation and lifecycle -------------------------------------------------------------
+
+  async function invalidate(tags: readonly string[]): Promise<void> {
+    if (tags.length === 0) return;
+    dropNear(tags, 'local');
+    if (!redis || !guard) return;
+    // Counters outlive every entry that could carry their old generation (see invalidation.ts).
+    const tagTtlMs = 2 * staleIfErrorMs + lockTtlMs;
+    // Rejects when Redis is unavailable: the caller (change feed) must retry, or other pods keep
+    // serving the old entry until it expires.
+    await guard.run(() => bumpTagGenerations(redis, keys, tags, tagTtlMs));
+  }
+
+  async function close(): Promise<void> {
+    if (closed) return;
+    closed = true;
+    await subscriber?.close();
+    // Let running loads finish and store, but a hung loader must not hang shutdown.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...refreshes.pending(), ...lookups.pending()]),
+      new Promise((resolve) => (timer = setTimeout(resolve, lockWaitMs))),
+    ]);
+    clearTimeout(timer);
+    unobserveBreaker();
+    guard?.shutdown();
+    near?.clear();
+  }
+
+  return { read, invalidate, close };
+}
