@@ -59,6 +59,8 @@ export function createNearCache(options: NearCacheOptions): NearCache {
     sizeCalculation: (entry) => nearEntrySize(entry.response),
     ttl: options.ttlMs,
     perf: { now },
+    // Read the clock on every check: TTLs here are short and Date.now() is cheap.
+    ttlResolution: 0,
     // Called synchronously on eviction, expiry, delete and replacement: keeps the tag index exact.
     dispose: (entry, key) => unindex(key, entry),
   });

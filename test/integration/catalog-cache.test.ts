@@ -1,0 +1,322 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createCatalogCache } from '../../src/cache/catalog-cache.ts';
+import type { CatalogCache, CatalogCacheOptions, OriginResponse } from '../../src/cache/catalog-cache.ts';
+import { toCachedResponse } from '../../src/cache/cached-response.ts';
+import { createKeySpace } from '../../src/cache/key-space.ts';
+import { createEntryStore } from '../../src/cache/redis-entry.ts';
+import { createRedisClient, waitForRedisReady } from '../../src/cache/redis-client.ts';
+import { deleteKeysWithPrefix } from '../support/redis-server.ts';
+
+// The shared Redis also serves other projects: everything lives under this prefix and only
+// these keys are deleted afterwards.
+const REDIS_URL = 'redis://127.0.0.1:6379';
+const PREFIX = `catalog-test:${randomUUID()}:`;
+
+let admin: Redis;
+const clients: Redis[] = [];
+const caches: CatalogCache[] = [];
+let testNumber = 0;
+let keyPrefix = PREFIX;
+
+beforeAll(async () => {
+  admin = createRedisClient(REDIS_URL, { commandTimeoutMs: 2_000 });
+  expect(await waitForRedisReady(admin, 5_000)).toBe(true);
+});
+
+afterEach(async () => {
+  await Promise.all(caches.splice(0).map((cache) => cache.close()));
+  await Promise.all(clients.splice(0).map((client) => client.quit()));
+  keyPrefix = `${PREFIX}${++testNumber}:`;
+});
+
+afterAll(async () => {
+  await deleteKeysWithPrefix(admin, PREFIX);
+  await admin.quit();
+});
+
+/** One pod: its own Redis connection and registry, all pods of a test sharing keyPrefix. */
+async function pod(options: Partial<CatalogCacheOptions> = {}): Promise<{ cache: CatalogCache; registry: Registry }> {
+  const redis = createRedisClient(REDIS_URL, { commandTimeoutMs: 2_000 });
+  clients.push(redis);
+  expect(await waitForRedisReady(redis, 5_000)).toBe(true);
+  const registry = new Registry();
+  const cache = createCatalogCache({
+    redis,
+    keyPrefix,
+    schemaVersion: 1,
+    redisCommandTimeoutMs: 2_000,
+    metrics: registry,
+    ...options,
+  });
+  caches.push(cache);
+  return { cache, registry };
+}
+
+/** A loader whose body and status can be changed between reads, counting its calls. */
+function origin(initial: string, delayMs = 20) {
+  const state = { body: initial, status: 200 as 200 | 404, calls: 0, gate: null as Promise<void> | null, fail: null as Error | null };
+  const load = async (): Promise<OriginResponse> => {
+    state.calls++;
+    const body = state.body;
+    const status = state.status;
+    const fail = state.fail;
+    await sleep(delayMs);
+    if (state.gate) await state.gate;
+    if (fail) throw fail;
+    return { status, body: Buffer.from(body) };
+  };
+  return { state, load };
+}
+
+function deferred() {
+  let resolve = (): void => undefined;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = await registry.getSingleMetric(name)?.get();
+  const match = metric?.values.find((value) => Object.entries(labels).every(([k, v]) => value.labels[k] === v));
+  return match?.value ?? 0;
+}
+
+describe('catalog cache on a shared Redis', () => {
+  it('when 500 concurrent reads hit one cold key on two instances, then the origin is loaded once', async () => {
+    const a = await pod();
+    const b = await pod();
+    const { state, load } = origin('{"id":1,"price":100}', 50);
+
+    const reads = await Promise.all(
+      Array.from({ length: 500 }, (_, i) => (i % 2 === 0 ? a : b).cache.read('product:1', ['product:1'], load)),
+    );
+
+    expect(state.calls).toBe(1);
+    expect(new Set(reads.map((read) => read.response.body.toString()))).toEqual(new Set(['{"id":1,"price":100}']));
+    expect(new Set(reads.map((read) => read.response.etag)).size).toBe(1);
+    expect(reads.filter((read) => read.tier === 'origin').length).toBeGreaterThan(0);
+    const processWaits =
+      (await metricValue(a.registry, 'catalog_cache_single_flight_waits_total', { scope: 'process' })) +
+      (await metricValue(b.registry, 'catalog_cache_single_flight_waits_total', { scope: 'process' }));
+    expect(processWaits).toBe(498);
+  });
+
+  it('when a fresh entry goes stale, then it is served at once while a single refresh runs and the next read sees the new body', async () => {
+    const a = await pod({ freshTtlMs: 100, maxStaleMs: 10_000, staleIfErrorMs: 20_000 });
+    const b = await pod({ freshTtlMs: 100, maxStaleMs: 10_000, staleIfErrorMs: 20_000, near: { enabled: false } });
+    const { state, load } = origin('v1');
+    await a.cache.read('listing:1', ['listings'], load);
+    await sleep(150);
+
+    state.body = 'v2';
+    const gate = deferred();
+    state.gate = gate.promise;
+    const started = Date.now();
+    const first = await a.cache.read('listing:1', ['listings'], load);
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(first).toMatchObject({ stale: true });
+    expect(first.response.body.toString()).toBe('v1');
+
+    // While the refresh is held open: more stale reads on both pods, still one refresh in total.
+    await vi.waitFor(() => expect(state.calls).toBe(2), { timeout: 2_000, interval: 5 });
+    const during = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).cache.read('listing:1', ['listings'], load)),
+    );
+    expect(during.every((read) => read.stale && read.response.body.toString() === 'v1')).toBe(true);
+    expect(state.calls).toBe(2);
+
+    gate.resolve();
+    state.gate = null;
+    await vi.waitFor(
+      async () => {
+        const next = await a.cache.read('listing:1', ['listings'], load);
+        expect(next.response.body.toString()).toBe('v2');
+        expect(next.stale).toBe(false);
+      },
+      { timeout: 3_000, interval: 20 },
+    );
+    expect((await b.cache.read('listing:1', ['listings'], load)).response.body.toString()).toBe('v2');
+    expect(state.calls).toBe(2);
+  });
+
+  it('when an entry is older than maxStaleMs, then it is not served while the origin answers', async () => {
+    const options = { freshTtlMs: 50, maxStaleMs: 200, staleIfErrorMs: 5_000 };
+    const withRedis = await pod(options);
+    const embedded = createCatalogCache({ ...options, keyPrefix });
+    caches.push(embedded);
+    for (const cache of [withRedis.cache, embedded]) {
+      const { state, load } = origin('price 100');
+      await cache.read('product:2', ['product:2'], load);
+      await sleep(260);
+      state.body = 'price 90';
+      const read = await cache.read('product:2', ['product:2'], load);
+      expect(read.response.body.toString()).toBe('price 90');
+      expect(read.stale).toBe(false);
+      expect(read.tier).toBe('origin');
+    }
+    // The Redis copy outlives maxStaleMs (for origin failures) but not staleIfErrorMs.
+    const ttl = await admin.pttl(createKeySpace(keyPrefix, 1).entry('product:2'));
+    expect(ttl).toBeGreaterThan(200);
+    expect(ttl).toBeLessThanOrEqual(5_000);
+  });
+
+  it('when instance A invalidates a tag, then instance B stops serving the old body from its near cache and from Redis', async () => {
+    const a = await pod();
+    const b = await pod({ near: { enabled: true, ttlMs: 30_000, maxBytes: 1_000_000 } });
+    const product = origin('{"stock":5}');
+    const other = origin('{"other":true}');
+    await b.cache.read('product:7', ['product:7'], product.load);
+    await b.cache.read('product:8', ['product:8'], other.load);
+    expect((await a.cache.read('product:7', ['product:7'], product.load)).tier).toBe('redis');
+    expect((await b.cache.read('product:7', ['product:7'], product.load)).tier).toBe('near');
+
+    product.state.body = '{"stock":0}';
+    await a.cache.invalidate(['product:7']);
+
+    await vi.waitFor(
+      async () => expect((await b.cache.read('product:7', ['product:7'], product.load)).response.body.toString()).toBe('{"stock":0}'),
+      { timeout: 2_000, interval: 10 },
+    );
+    expect(product.state.calls).toBe(2);
+    // A's near copy was dropped locally and Redis now holds the new entry: no further load.
+    expect((await a.cache.read('product:7', ['product:7'], product.load)).response.body.toString()).toBe('{"stock":0}');
+    expect(product.state.calls).toBe(2);
+    // Untouched tags keep their entries.
+    expect((await b.cache.read('product:8', ['product:8'], other.load)).tier).toBe('near');
+    expect(other.state.calls).toBe(1);
+  });
+
+  it('when an older fill completes after a newer one, then the stored entry keeps the newer body', async () => {
+    const keys = createKeySpace(keyPrefix, 1);
+    const store = createEntryStore(admin, keys);
+    const newer = toCachedResponse({ status: 200, body: Buffer.from('newer') }, ['product:3'], 2_000_000);
+    const older = toCachedResponse({ status: 200, body: Buffer.from('older') }, ['product:3'], 1_000_000);
+    expect(await store.write('product:3', { response: newer, generations: [0] }, 10_000)).toBe(true);
+    expect(await store.write('product:3', { response: older, generations: [0] }, 10_000)).toBe(false);
+    expect((await store.get('product:3', ['product:3'])).entry?.response.body.toString()).toBe('newer');
+  });
+
+  it('when a slow lock holder finishes after a newer fill by the pod that took over its lock, then its older fill is refused', async () => {
+    const options = { lock: { ttlMs: 300, waitMs: 3_000 } };
+    const a = await pod(options);
+    const b = await pod(options);
+    const reader = await pod({ near: { enabled: false } });
+    const slow = origin('old', 800);
+    const fast = origin('new', 10);
+
+    const slowRead = a.cache.read('product:4', ['product:4'], slow.load);
+    await sleep(50);
+    const takeover = await b.cache.read('product:4', ['product:4'], fast.load);
+    expect(takeover.response.body.toString()).toBe('new');
+    expect((await slowRead).response.body.toString()).toBe('old');
+
+    expect((await reader.cache.read('product:4', ['product:4'], fast.load)).response.body.toString()).toBe('new');
+    expect(await metricValue(a.registry, 'catalog_cache_fill_conflicts_total')).toBe(1);
+  });
+
+  it('when a lock holder never fills, then others wait about the lock TTL and then load themselves', async () => {
+    const { cache, registry } = await pod({ lock: { ttlMs: 500, waitMs: 5_000 } });
+    await admin.set(createKeySpace(keyPrefix, 1).lock('product:5'), 'dead-pod', 'PX', 500, 'NX');
+    const { state, load } = origin('{"id":5}', 5);
+
+    const started = Date.now();
+    const reads = await Promise.all(Array.from({ length: 20 }, () => cache.read('product:5', ['product:5'], load)));
+    const elapsed = Date.now() - started;
+
+    expect(reads.every((read) => read.response.body.toString() === '{"id":5}')).toBe(true);
+    expect(state.calls).toBe(1);
+    expect(elapsed).toBeGreaterThanOrEqual(400);
+    expect(elapsed).toBeLessThan(1_200);
+    expect(await metricValue(registry, 'catalog_cache_lock_acquisitions_total', { result: 'busy' })).toBeGreaterThan(0);
+    expect(await metricValue(registry, 'catalog_cache_single_flight_waits_total', { scope: 'fleet' })).toBe(1);
+  });
+
+  it('when the origin answers 404, then the miss is cached for missTtlMs and reloaded after', async () => {
+    const a = await pod({ missTtlMs: 300 });
+    const b = await pod({ missTtlMs: 300, near: { enabled: false } });
+    const { state, load } = origin('{"error":"not found"}', 5);
+    state.status = 404;
+
+    const first = await Promise.all(Array.from({ length: 50 }, () => a.cache.read('product:404', ['product:404'], load)));
+    expect(first.every((read) => read.response.status === 404)).toBe(true);
+    for (let i = 0; i < 20; i++) expect((await b.cache.read('product:404', ['product:404'], load)).response.status).toBe(404);
+    expect(state.calls).toBe(1);
+
+    await sleep(350);
+    state.status = 200;
+    state.body = '{"id":404}';
+    const after = await a.cache.read('product:404', ['product:404'], load);
+    expect(after.response.status).toBe(200);
+    expect(state.calls).toBe(2);
+  });
+
+  it('when the loader fails and a copy past maxStaleMs exists, then the stale copy is served', async () => {
+    const { cache, registry } = await pod({ freshTtlMs: 50, maxStaleMs: 150, staleIfErrorMs: 10_000 });
+    const { state, load } = origin('last good');
+    await cache.read('product:6', ['product:6'], load);
+    await sleep(200);
+    state.fail = new Error('postgres down');
+    const read = await cache.read('product:6', ['product:6'], load);
+    expect(read.stale).toBe(true);
+    expect(read.response.body.toString()).toBe('last good');
+    expect(await metricValue(registry, 'catalog_cache_stale_served_total', { reason: 'origin_error' })).toBe(1);
+  });
+
+  it('when the loader fails after an invalidation, then the invalidated copy is served stale rather than an error', async () => {
+    const a = await pod();
+    const b = await pod({ near: { enabled: false } });
+    const { state, load } = origin('before invalidation');
+    await a.cache.read('listing:9', ['category:9'], load);
+    await a.cache.invalidate(['category:9']);
+    state.fail = new Error('postgres down');
+    const read = await b.cache.read('listing:9', ['category:9'], load);
+    expect(read).toMatchObject({ stale: true, tier: 'redis' });
+    expect(read.response.body.toString()).toBe('before invalidation');
+    state.fail = null;
+    state.body = 'after invalidation';
+    expect((await b.cache.read('listing:9', ['category:9'], load)).response.body.toString()).toBe('after invalidation');
+  });
+
+  it('when the loader fails and nothing is cached, then the loader error is thrown unchanged', async () => {
+    const { cache } = await pod();
+    const { state, load } = origin('never');
+    const failure = new Error('postgres down');
+    state.fail = failure;
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => cache.read('product:10', ['product:10'], load)));
+    for (const result of results) {
+      expect(result.status).toBe('rejected');
+      if (result.status === 'rejected') expect(result.reason).toBe(failure);
+    }
+    expect(state.calls).toBe(1);
+  });
+
+  it('when a background refresh fails, then the stale copy keeps being served and nothing rejects', async () => {
+    const { cache } = await pod({ freshTtlMs: 50, maxStaleMs: 5_000, staleIfErrorMs: 10_000, near: { ttlMs: 20 } });
+    const { state, load } = origin('v1');
+    await cache.read('product:11', ['product:11'], load);
+    await sleep(80);
+    state.fail = new Error('postgres down');
+    for (let i = 0; i < 5; i++) {
+      const read = await cache.read('product:11', ['product:11'], load);
+      expect(read).toMatchObject({ stale: true });
+      expect(read.response.body.toString()).toBe('v1');
+      await sleep(30);
+    }
+    expect(state.calls).toBeGreaterThan(1);
+  });
+
+  it('when two caches share one registry, then metrics are registered once and both count', async () => {
+    const registry = new Registry();
+    const first = await pod({ metrics: registry });
+    const second = await pod({ metrics: registry });
+    const { load } = origin('{}', 1);
+    await first.cache.read('product:12', ['product:12'], load);
+    await second.cache.read('product:12', ['product:12'], load);
+    expect(await metricValue(registry, 'catalog_cache_loads_total', { result: 'ok' })).toBe(1);
+    expect(await metricValue(registry, 'catalog_cache_lookups_total', { tier: 'redis', result: 'hit' })).toBe(1);
+    expect(await metricValue(registry, 'catalog_breaker_state', { dependency: 'redis' })).toBe(0);
+  });
+});
