@@ -12,6 +12,8 @@ const CURRENCY = 'INR';
 const MAX_CATEGORY_DEPTH = 6;
 const MAX_NAME_LENGTH = 500;
 const NO_RATING = 'No rating available';
+// "Women's Footwear" under "Footwear" is a real category; "Prithish Coffee Mugs" under "Coffee Mugs" is a brand.
+const AUDIENCE = /^(men|women|boys|girls|kids|baby|babies|infants?|unisex|teens?)'?s?'? /;
 
 type FeedFields = Partial<Omit<ProductDraft, 'externalId' | 'slug' | 'variants' | 'status'>> & {
   externalId: string;
@@ -134,7 +136,7 @@ export function parseCategoryTree(tree: string, productName: string, brand: stri
       level.endsWith('...') ||
       name.startsWith(lower) ||
       (brandPrefix !== undefined && lower.startsWith(brandPrefix)) ||
-      (parent !== undefined && lower.endsWith(` ${parent}`));
+      (parent !== undefined && lower.endsWith(` ${parent}`) && !AUDIENCE.test(lower));
     if (isLeafOrBrand || kept.length === MAX_CATEGORY_DEPTH) break;
     kept.push(level);
   }

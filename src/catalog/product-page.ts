@@ -52,7 +52,8 @@ export interface ProductPageSource {
 }
 
 export function parseProductRef(idOrSlug: string): ProductRef {
-  return /^\d+$/.test(idOrSlug) ? { id: Number(idOrSlug) } : { slug: idOrSlug };
+  // Ids are bigints well inside 2^53; longer digit strings can only be slugs.
+  return /^\d{1,15}$/.test(idOrSlug) ? { id: Number(idOrSlug) } : { slug: idOrSlug };
 }
 
 export async function getProductPage(source: ProductPageSource, idOrSlug: string): Promise<ProductPage> {

@@ -1,2 +1,18 @@
-// Prepares what every test file shares: filled in by the catalog's database support.
-export async function setup(): Promise<void> {}
+// Once per test run: a fresh catalog database on the real PostgreSQL, migrated and loaded with the
+// bundled products, so every integration test reads real data.
+import { importProducts, bundledFeedFiles } from '../../src/catalog/product-import.ts';
+import { createDatabase } from '../../src/store/database.ts';
+import { migrate } from '../../src/store/migrator.ts';
+import { recreateDatabase, testDatabaseConfig, testDatabaseUrl, silentLog } from './database.ts';
+
+export async function setup(): Promise<void> {
+  await recreateDatabase('catalog_test');
+  const database = createDatabase({ primary: testDatabaseUrl('catalog_test') }, testDatabaseConfig, silentLog);
+  try {
+    await migrate(database.primary, silentLog);
+    await importProducts(database.primary, bundledFeedFiles);
+  } finally {
+    await database.close();
+  }
+}
+
