@@ -100,7 +100,8 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
     throw new Error('catalog cache: expected freshTtlMs <= maxStaleMs <= staleIfErrorMs');
   }
 
-  const metrics: CacheMetrics = createCacheMetrics(options.metrics ?? new Registry());
+  const registry = options.metrics ?? new Registry();
+  const metrics: CacheMetrics = createCacheMetrics(registry);
   const keys: KeySpace = createKeySpace(options.keyPrefix ?? 'catalog:', options.schemaVersion ?? 1);
   // Near entries are kept until they could no longer be served even on origin failure; whether
   // they may be served without asking Redis is decided per read (nearTtlMs since last check).
@@ -125,7 +126,7 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
       log,
       onInvalidate: (tags) => dropNear(tags, 'remote'),
     });
-    if (options.metrics) unobserveBreaker = observeBreaker(guard.breaker, 'redis', options.metrics);
+    unobserveBreaker = observeBreaker(guard.breaker, 'redis', registry);
   }
 
   const lookups = createSingleFlight<CacheRead>();
