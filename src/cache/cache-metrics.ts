@@ -16,7 +16,7 @@ export interface CacheMetrics {
   /** A fill the compare-and-set refused because a newer entry was already stored. */
   fillConflicts: Counter<string>;
   redisErrors: Counter<'operation'>;
-  /** source: local (this pod called invalidate) | remote (pub/sub). */
+  /** source: local (this pod called invalidate) | pubsub (any pod's invalidation, this one's included). */
   invalidations: Counter<'source'>;
 }
 

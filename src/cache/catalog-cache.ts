@@ -74,11 +74,14 @@ interface Copy {
   tier: CacheRead['tier'];
 }
 
-interface Fill {
+/** A Redis read or origin load in progress whose result may go into the near cache. */
+interface Flight {
   readonly tags: readonly string[];
-  /** An invalidation of one of its tags arrived while it loaded: its result must not enter the near cache. */
+  /** An invalidation of one of its tags arrived meanwhile: its result must not enter the near cache. */
   tainted: boolean;
 }
+
+type Found = RedisLookup & { tainted: boolean };
 
 type Loader = () => Promise<OriginResponse>;
 
@@ -124,20 +127,20 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
       redis,
       keys,
       log,
-      onInvalidate: (tags) => dropNear(tags, 'remote'),
+      onInvalidate: (tags) => dropNear(tags, 'pubsub'),
     });
     unobserveBreaker = observeBreaker(guard.breaker, 'redis', registry);
   }
 
   const lookups = createSingleFlight<CacheRead>();
   const refreshes = createSingleFlight<unknown>();
-  const fills = new Set<Fill>();
+  const flights = new Set<Flight>();
   let closed = false;
 
-  function dropNear(tags: readonly string[], source: 'local' | 'remote'): void {
+  function dropNear(tags: readonly string[], source: 'local' | 'pubsub'): void {
     metrics.invalidations.inc({ source });
     near?.deleteByTags(tags);
-    for (const fill of fills) if (fill.tags.some((tag) => tags.includes(tag))) fill.tainted = true;
+    for (const flight of flights) if (flight.tags.some((tag) => tags.includes(tag))) flight.tainted = true;
   }
 
   function redisUsable(): boolean {
@@ -212,13 +215,14 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
   }
 
   /** Judges a Redis lookup: a read to return, or null when the key must be (re)filled. */
-  function judgeRedis(key: string, tags: readonly string[], found: RedisLookup, acceptStale: boolean): CacheRead | null {
+  function judgeRedis(key: string, tags: readonly string[], found: Found, acceptStale: boolean): CacheRead | null {
     const { entry } = found;
     if (!entry || !generationsMatch(entry, tags, found.generations)) return null;
     const at = now();
     const state = classify(entry.response, at);
     if (state === 'expired' || (state === 'stale' && !acceptStale)) return null;
-    putNear(key, entry.response, at);
+    // A read that raced an invalidation may still be answered, but must not seed the near cache.
+    if (!found.tainted) putNear(key, entry.response, at);
     return { response: entry.response, tier: 'redis', stale: state === 'stale' };
   }
 
@@ -226,7 +230,7 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
     key: string,
     tags: readonly string[],
     load: Loader,
-    found: RedisLookup,
+    found: Found,
     nearCopy: Copy | null,
   ): Promise<CacheRead> {
     const served = judgeRedis(key, tags, found, true);
@@ -279,7 +283,7 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
     let current = generations;
     for (;;) {
       const attempt = await tryLock(key);
-      if (attempt === null) return loadAndStore(key, tags, load, null, copy);
+      if (attempt === null) return loadAndStore(key, tags, load, current, copy);
       if (attempt.state === 'acquired') {
         try {
           // Someone may have filled between our lookup and the lock: never load twice.
@@ -308,7 +312,7 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
       await subscriber?.waitForFill(keys.entry(key), Math.min(delay, remaining));
       delay = Math.min(delay * 2, MAX_POLL_MS);
       const found = await redisGet(key, tags);
-      if (!found) return loadAndStore(key, tags, load, null, copy);
+      if (!found) return loadAndStore(key, tags, load, current, copy);
       const served = judgeRedis(key, tags, found, true);
       if (served) return served;
       current = found.generations;
@@ -352,8 +356,8 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
     copy: Copy | null,
   ): Promise<CacheRead> {
     const startedAt = now();
-    const fill: Fill = { tags, tainted: false };
-    fills.add(fill);
+    const flight: Flight = { tags, tainted: false };
+    flights.add(flight);
     let origin: OriginResponse;
     try {
       origin = await load();
@@ -367,13 +371,14 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
       }
       throw error;
     } finally {
-      fills.delete(fill);
+      flights.delete(flight);
     }
     // storedAt is when the load started: the data is at least that old, and a fill that started
     // earlier (older data) compares as older in the compare-and-set.
     const response = toCachedResponse(origin, tags, startedAt);
     // Without the generations read before the load we cannot prove the entry current: near only.
-    if (generations && guard && store && !closed) {
+    // The CAS makes the write safe even without the lock (an older fill cannot win).
+    if (generations && guard && store && redisUsable()) {
       const shared = store;
       const ttl = lifetimeLeft(response, now());
       if (ttl > 0) {
@@ -385,18 +390,23 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
         }
       }
     }
-    if (!fill.tainted) putNear(key, response, now());
+    if (!flight.tainted) putNear(key, response, now());
     return { response, tier: 'origin', stale: false };
   }
 
-  async function redisGet(key: string, tags: readonly string[]): Promise<RedisLookup | null> {
+  async function redisGet(key: string, tags: readonly string[]): Promise<Found | null> {
     if (!redisUsable() || !guard || !store) return null;
     const shared = store;
+    const flight: Flight = { tags, tainted: false };
+    flights.add(flight);
     try {
-      return await guard.run(() => shared.get(key, tags));
+      const found = await guard.run(() => shared.get(key, tags));
+      return { ...found, tainted: flight.tainted };
     } catch (error) {
       redisFailed('get', error);
       return null;
+    } finally {
+      flights.delete(flight);
     }
   }
 
