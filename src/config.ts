@@ -54,7 +54,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const known = Object.keys(EnvSchema.properties);
   // Empty strings mean "unset", so `DATABASE_URL= npm start` behaves like leaving it out.
   const raw = Object.fromEntries(known.filter((name) => env[name] !== undefined && env[name] !== '').map((name) => [name, env[name]]));
-  const converted = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw));
+  const converted = Value.Convert(EnvSchema, Value.Default(EnvSchema, { ...raw }));
   // One line per variable, naming it and the value it was given.
   const problems = new Map<string, string>();
   for (const error of Value.Errors(EnvSchema, converted)) {

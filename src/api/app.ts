@@ -6,7 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
 import type { ProductRepository } from '../store/product-repository.ts';
-import { registerProblemHandlers } from './problem-handler.ts';
+import { registerProblemHandlers, sendFrameworkProblem } from './problem-handler.ts';
 import { categoryRoutes } from './routes/categories.ts';
 import { healthRoutes, type Readiness } from './routes/health.ts';
 import { productRoutes } from './routes/products.ts';
@@ -30,6 +30,9 @@ export async function buildApp(deps: AppDependencies) {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    // Every route is in openapi.yaml; implicit HEAD routes would not be.
+    exposeHeadRoutes: false,
+    frameworkErrors: sendFrameworkProblem,
     routerOptions: { maxParamLength: 200 },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: true, useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();

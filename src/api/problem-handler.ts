@@ -66,6 +66,12 @@ export function registerProblemHandlers(app: FastifyInstance): void {
   );
 }
 
+/** For errors Fastify raises before routing (a malformed URL, an over-long path parameter). */
+export function sendFrameworkProblem(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  return sendProblem(request, reply, FRAMEWORK_TYPES[status] ?? 'bad-request', status, error.message.slice(0, 200), undefined, 'Bad request');
+}
+
 function sendProblem(
   request: FastifyRequest,
   reply: FastifyReply,

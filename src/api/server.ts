@@ -1,5 +1,6 @@
 // Runs the API: opens the database, listens, and on SIGTERM stops taking traffic (readiness
 // fails first, so Kubernetes drains the pod), finishes in-flight requests and closes everything.
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { bundledFeedFiles, importProducts } from '../catalog/product-import.ts';
@@ -45,7 +46,7 @@ export async function runApiServer(config: Config, log: Logger): Promise<void> {
   log.info({ address, database: database.embedded ? 'embedded' : 'DATABASE_URL' }, `catalog service listening on ${address}`);
 }
 
-async function importBundledProductsIfEmpty(pool: import('pg').Pool, log: Logger): Promise<void> {
+async function importBundledProductsIfEmpty(pool: pg.Pool, log: Logger): Promise<void> {
   const { rows } = await pool.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM products) AS any');
   if (rows[0]?.any) return;
   log.info('first run on the embedded database: importing the bundled products');

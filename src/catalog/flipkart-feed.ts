@@ -2,7 +2,8 @@
 // Several files may describe the same product (the 20k file has prices and categories, the
 // 999-row file adds descriptions, images and specifications); later files fill in what they carry.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'csv-parse';
 import { slugify } from './slug.ts';
@@ -33,37 +34,44 @@ export async function readFlipkartFeed(files: readonly string[]): Promise<FeedRe
   const merged = new Map<string, FeedFields>();
   const problems: RowProblem[] = [];
   let rows = 0;
+  // Every file is checked before any is read: a wrong path fails the import before it writes.
+  for (const file of files) {
+    await access(file, constants.R_OK).catch((error: NodeJS.ErrnoException) => {
+      throw new Error(`cannot read feed file ${file}: ${error.code ?? error.message}`);
+    });
+  }
   for (const file of files) {
     const name = path.basename(file);
-    let lastLine = 1; // the header
+    const fileProblems: RowProblem[] = [];
     const parser = createReadStream(file).pipe(
       parse({
         columns: true,
         info: true,
+        raw: true,
         bom: true,
         relax_quotes: true,
         skip_records_with_error: true,
         on_skip: (error) => {
-          const line = lastLine + 1;
-          lastLine = error?.lines ?? lastLine + 1;
           rows += 1;
-          problems.push({ file: name, line, reason: error?.message ?? 'unreadable row' });
+          fileProblems.push({ file: name, line: error?.lines ?? 0, reason: error?.message ?? 'unreadable row' });
           return undefined;
         },
       }),
     );
-    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-      const line = lastLine + 1;
-      lastLine = info.lines;
+    for await (const { record, info, raw } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number }; raw: string }>) {
+      // info.lines is where the record ends; quoted fields may span lines before it.
+      const line = info.lines - (raw.replace(/\r?\n$/, '').match(/\n/g)?.length ?? 0);
       rows += 1;
       const fields = parseFlipkartRecord(record);
       if (typeof fields === 'string') {
-        problems.push({ file: name, line, reason: fields });
+        fileProblems.push({ file: name, line, reason: fields });
         continue;
       }
       const earlier = merged.get(fields.externalId);
       merged.set(fields.externalId, earlier ? { ...earlier, ...fields } : fields);
     }
+    // Unreadable rows are reported by the parser ahead of the records before them.
+    problems.push(...fileProblems.sort((a, b) => a.line - b.line));
   }
   const products = assignSkus([...merged.values()].map(toProductDraft));
   return { products, problems, rows };

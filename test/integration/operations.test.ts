@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/api/app.ts';
+import { createDatabase } from '../../src/store/database.ts';
+import { createProductRepository } from '../../src/store/product-repository.ts';
+import { startTestCatalog, type TestCatalog } from '../support/catalog-app.ts';
+import { silentLog, testDatabaseConfig } from '../support/database.ts';
+
+let catalog: TestCatalog;
+beforeAll(async () => {
+  catalog = await startTestCatalog();
+});
+afterAll(() => catalog.close());
+
+describe('when Kubernetes probes the service', () => {
+  it('then liveness and readiness answer 200 while PostgreSQL answers', async () => {
+    expect((await catalog.app.inject('/health/live')).json()).toEqual({ status: 'live' });
+    const ready = await catalog.app.inject('/health/ready');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready' });
+  });
+
+  it('then readiness is a 503 problem when PostgreSQL cannot be reached, and liveness stays 200', async () => {
+    // Port 9 (discard) refuses connections: a database that is down.
+    const database = createDatabase({ primary: 'postgres://postgres@127.0.0.1:9/none' }, { ...testDatabaseConfig, connectTimeoutMs: 500 }, silentLog);
+    const app = await buildApp({
+      log: silentLog,
+      repository: createProductRepository({ pool: database.read }),
+      readiness: { check: async () => void (await database.read.query('SELECT 1')) },
+    });
+    try {
+      const ready = await app.inject('/health/ready');
+      expect(ready.statusCode).toBe(503);
+      expect(ready.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(ready.headers['retry-after']).toBe('1');
+      expect(ready.json()).toMatchObject({ type: '/problems/service-unavailable', status: 503 });
+      expect((await app.inject('/health/live')).statusCode).toBe(200);
+      // A read with the database down is a 5xx problem without internals, never a hang.
+      const listing = await app.inject('/products');
+      expect(listing.statusCode).toBe(500);
+      expect(listing.body).not.toMatch(/ECONNREFUSED|at .*\.ts|stack/);
+    } finally {
+      await app.close();
+      await database.close();
+    }
+  });
+});
+
+describe('when a request carries or lacks a request id', () => {
+  it('then a safe x-request-id is echoed back and appears in problems', async () => {
+    const response = await catalog.app.inject({ url: '/products/999999999', headers: { 'x-request-id': 'edge-42.abc' } });
+    expect(response.headers['x-request-id']).toBe('edge-42.abc');
+    expect(response.json().requestId).toBe('edge-42.abc');
+  });
+
+  it('then a missing or unsafe one is replaced by a generated id', async () => {
+    const missing = await catalog.app.inject('/health/live');
+    expect(missing.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const unsafe = await catalog.app.inject({ url: '/health/live', headers: { 'x-request-id': 'evil\u0007 {json}' } });
+    expect(unsafe.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('when a client sends something the service does not serve', () => {
+  it('then an unknown route is a 404 problem', async () => {
+    const response = await catalog.app.inject('/no/such/route');
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toMatchObject({ type: '/problems/route-not-found', instance: '/no/such/route' });
+  });
+
+  it('then an unsupported method is a 404 problem, not a 500', async () => {
+    const response = await catalog.app.inject({ method: 'DELETE', url: '/products/1' });
+    expect(response.statusCode).toBe(404);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
+  it('then a huge or hostile query string is a 4xx, never a 500', async () => {
+    for (const url of [`/products?category=${'a'.repeat(5000)}`, '/products?limit=1&limit=2', '/products?cursor=%00', `/products/${'x'.repeat(300)}`]) {
+      const response = await catalog.app.inject(url);
+      expect(response.statusCode, url).toBeGreaterThanOrEqual(400);
+      expect(response.statusCode, url).toBeLessThan(500);
+      expect(response.headers['content-type'], url).toMatch(/^application\/problem\+json/);
+    }
+  });
+});
