@@ -85,6 +85,20 @@ describe('zigzag varints', () => {
   });
 });
 
+describe('protocol writer', () => {
+  it('keeps every byte when it outgrows its initial buffer', () => {
+    const writer = new ProtocolWriter(4).int32(7).string('grows past four bytes').bytes(Buffer.alloc(300, 1)).int64(-2n);
+    const reader = new ProtocolReader(writer.toBuffer());
+    expect([reader.readInt32(), reader.readString(), reader.readBytes().equals(Buffer.alloc(300, 1)), reader.readInt64()]).toEqual([
+      7,
+      'grows past four bytes',
+      true,
+      -2n,
+    ]);
+    expect(reader.remaining).toBe(0);
+  });
+});
+
 describe('CRC-32C', () => {
   it('matches the Castagnoli check value for "123456789"', () => {
     expect(crc32cOf(Buffer.from('123456789'))).toBe(0xe3069283);

@@ -7,6 +7,7 @@ export class ProtocolWriter {
     this.buffer = Buffer.allocUnsafe(initialCapacity);
   }
 
+  /** Call before touching this.buffer: it may replace the buffer with a bigger one. */
   private reserve(size: number): number {
     if (this.length + size > this.buffer.length) {
       const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + size));
@@ -19,27 +20,32 @@ export class ProtocolWriter {
   }
 
   int8(value: number): this {
-    this.buffer.writeInt8(value, this.reserve(1));
+    const at = this.reserve(1);
+    this.buffer.writeInt8(value, at);
     return this;
   }
 
   int16(value: number): this {
-    this.buffer.writeInt16BE(value, this.reserve(2));
+    const at = this.reserve(2);
+    this.buffer.writeInt16BE(value, at);
     return this;
   }
 
   int32(value: number): this {
-    this.buffer.writeInt32BE(value, this.reserve(4));
+    const at = this.reserve(4);
+    this.buffer.writeInt32BE(value, at);
     return this;
   }
 
   uint32(value: number): this {
-    this.buffer.writeUInt32BE(value, this.reserve(4));
+    const at = this.reserve(4);
+    this.buffer.writeUInt32BE(value, at);
     return this;
   }
 
   int64(value: bigint | number): this {
-    this.buffer.writeBigInt64BE(BigInt(value), this.reserve(8));
+    const at = this.reserve(8);
+    this.buffer.writeBigInt64BE(BigInt(value), at);
     return this;
   }
 
@@ -68,10 +74,12 @@ export class ProtocolWriter {
   unsignedVarint(value: number): this {
     let remaining = value;
     while (remaining >= 0x80) {
-      this.buffer.writeUInt8((remaining % 0x80) | 0x80, this.reserve(1));
+      const at = this.reserve(1);
+    this.buffer.writeUInt8((remaining % 0x80) | 0x80, at);
       remaining = Math.floor(remaining / 0x80);
     }
-    this.buffer.writeUInt8(remaining, this.reserve(1));
+    const at = this.reserve(1);
+    this.buffer.writeUInt8(remaining, at);
     return this;
   }
 
@@ -83,10 +91,12 @@ export class ProtocolWriter {
     const signed = BigInt.asIntN(64, BigInt(value));
     let remaining = BigInt.asUintN(64, (signed << 1n) ^ (signed >> 63n));
     while (remaining >= 0x80n) {
-      this.buffer.writeUInt8(Number(remaining & 0x7fn) | 0x80, this.reserve(1));
+      const at = this.reserve(1);
+    this.buffer.writeUInt8(Number(remaining & 0x7fn) | 0x80, at);
       remaining >>= 7n;
     }
-    this.buffer.writeUInt8(Number(remaining), this.reserve(1));
+    const at = this.reserve(1);
+    this.buffer.writeUInt8(Number(remaining), at);
     return this;
   }
 
@@ -96,7 +106,8 @@ export class ProtocolWriter {
   }
 
   raw(bytes: Uint8Array): this {
-    this.buffer.set(bytes, this.reserve(bytes.length));
+    const at = this.reserve(bytes.length);
+    this.buffer.set(bytes, at);
     return this;
   }
 
