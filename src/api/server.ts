@@ -23,7 +23,6 @@ export async function runApiServer(config: Config, log: Logger): Promise<void> {
       },
     },
   });
-  app.addHook('onClose', () => database.close());
 
   const shutdown = async (signal: string) => {
     if (shuttingDown) return;
@@ -36,7 +35,9 @@ export async function runApiServer(config: Config, log: Logger): Promise<void> {
     forced.unref();
     // Give the load balancer time to see the failing readiness before the listener closes.
     await new Promise((resolve) => setTimeout(resolve, config.shutdown.delayMs));
+    // app.close() resolves once in-flight requests are answered; only then may the pools go.
     await app.close();
+    await database.close();
     log.info('shut down cleanly');
   };
   process.once('SIGTERM', (signal) => void shutdown(signal));

@@ -48,6 +48,11 @@ export async function writeProducts(pool: pg.Pool, drafts: readonly ProductDraft
         throw error;
       }
     }
+    // Fresh statistics after a bulk write: without them the planner misjudges the category and
+    // brand filters and sorts thousands of rows instead of walking a listing index (docs/listing-queries.md).
+    if (result.products.inserted + result.products.updated + result.variants.inserted + result.variants.updated > 0) {
+      await client.query('ANALYZE categories, brands, products, variants');
+    }
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);

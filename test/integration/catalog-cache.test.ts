@@ -13,7 +13,7 @@ import { deleteKeysWithPrefix } from '../support/redis-server.ts';
 
 // The shared Redis also serves other projects: everything lives under this prefix and only
 // these keys are deleted afterwards.
-const REDIS_URL = 'redis://127.0.0.1:6379';
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `catalog-test:${randomUUID()}:`;
 
 let admin: Redis;

@@ -1,0 +1,146 @@
+// What every benchmark here shares: a real server process pinned to one core, autocannon pinned to
+// the other, URL mixes, and a table of req/s and latency percentiles.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+
+export const hasTaskset = (() => {
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Pins this process (all its threads) to one core, so the load generator does not steal the server's. */
+export function pinSelf(core: number): void {
+  if (hasTaskset) execFileSync('taskset', ['-a', '-cp', String(core), String(process.pid)], { stdio: 'ignore' });
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface BenchServer {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts a node script (default: the service's API role) on core 0 and waits until it answers `readyPath`. */
+export async function startServer(options: { env: Record<string, string>; args?: string[]; readyPath?: string }): Promise<BenchServer> {
+  const port = await freePort();
+  const args = ['--import', 'tsx', ...(options.args ?? ['src/main.ts', 'api'])];
+  const command = hasTaskset ? 'taskset' : process.execPath;
+  const child = spawn(command, hasTaskset ? ['-c', '0', process.execPath, ...args] : args, {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...options.env, PORT: String(port) },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error('server did not become ready');
+    const ok = await fetch(`${url}${options.readyPath ?? '/health/ready'}`).then((r) => r.ok, () => false);
+    if (ok) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return {
+    url,
+    child,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
+/** Picks URL i with probability proportional to 1/(i+1)^s: a few hot pages, a long tail. */
+export function zipf(count: number, s = 1): () => number {
+  const cdf: number[] = [];
+  let total = 0;
+  for (let i = 0; i < count; i += 1) cdf.push((total += 1 / (i + 1) ** s));
+  let seed = 42;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  return () => {
+    const target = random() * total;
+    let low = 0;
+    let high = count - 1;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if ((cdf[mid] as number) < target) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  };
+}
+
+export interface LoadResult {
+  name: string;
+  requests: number;
+  rps: number;
+  p50: number;
+  p975: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+/** Runs autocannon against `url`, each request's path chosen by `nextPath`; a warm-up run first. */
+export async function runLoad(options: {
+  name: string;
+  url: string;
+  nextPath: () => string;
+  connections?: number;
+  seconds?: number;
+  warmupSeconds?: number;
+}): Promise<LoadResult> {
+  const connections = options.connections ?? 50;
+  const fire = (duration: number) =>
+    autocannon({
+      url: options.url,
+      connections,
+      duration,
+      requests: [{ setupRequest: (request) => ({ ...request, path: options.nextPath() }) }],
+    });
+  if ((options.warmupSeconds ?? 3) > 0) await fire(options.warmupSeconds ?? 3);
+  const result = await fire(options.seconds ?? 10);
+  return {
+    name: options.name,
+    requests: result.requests.total,
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p975: result.latency.p97_5,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
+export function printTable(rows: readonly LoadResult[], baseline?: LoadResult): void {
+  const header = ['scenario', 'req/s', 'p50 ms', 'p97.5 ms', 'p99 ms', 'errors', 'non-2xx', ...(baseline ? [`x ${baseline.name}`] : [])];
+  const lines = rows.map((row) => [
+    row.name,
+    String(row.rps),
+    row.p50.toFixed(1),
+    row.p975.toFixed(1),
+    row.p99.toFixed(1),
+    String(row.errors),
+    String(row.non2xx),
+    ...(baseline ? [(row.rps / baseline.rps).toFixed(2)] : []),
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => (line[column] as string).length)));
+  const format = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column] as number)).join(' | ')} |`;
+  console.log(format(header));
+  console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
+  for (const line of lines) console.log(format(line));
+}
