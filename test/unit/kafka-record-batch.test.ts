@@ -8,6 +8,7 @@ import {
   encodeRecordBatch,
   InvalidRecordBatchError,
   splitRecordBatches,
+  type RecordInput,
 } from '../support/kafka-broker/record-batch.ts';
 
 // Batches produced by kafkajs 2.2.4's own RecordBatch encoder (the client the broker must
@@ -26,7 +27,7 @@ const KAFKAJS_GZIP_BATCH = Buffer.from(
 );
 const FIRST_TIMESTAMP = 1_700_000_000_000;
 
-const THREE_RECORDS = [
+const THREE_RECORDS: RecordInput[] = [
   { key: 'sku-1', value: 'price=10', headers: { source: 'import' }, timestamp: FIRST_TIMESTAMP },
   { key: null, value: 'tombstone-less', timestamp: FIRST_TIMESTAMP + 5 },
   { key: 'sku-2', value: null, headers: { a: 'x', b: 'y' }, timestamp: FIRST_TIMESTAMP + 300 },
@@ -137,7 +138,7 @@ describe('record batch v2', () => {
 
   it('refuses a batch whose CRC does not match its contents', () => {
     const corrupt = Buffer.from(KAFKAJS_BATCH);
-    corrupt[corrupt.length - 1] ^= 0xff;
+    corrupt.writeUInt8(corrupt.readUInt8(corrupt.length - 1) ^ 0xff, corrupt.length - 1);
     expect(() => decodeRecordBatch(corrupt)).toThrow(expect.objectContaining({ reason: 'corrupt', message: expect.stringMatching(/CRC/) }));
   });
 
