@@ -5,6 +5,7 @@ import { Value } from 'typebox/value';
 
 const millis = { minimum: 1, maximum: 3_600_000 };
 const PostgresUrl = Type.String({ pattern: '^postgres(ql)?://' });
+const RedisUrl = Type.String({ pattern: '^rediss?://' });
 
 const EnvSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
@@ -20,6 +21,18 @@ const EnvSchema = Type.Object({
 
   EMBEDDED_POSTGRES_DIR: Type.String({ default: '.data/postgres', minLength: 1 }),
   EMBEDDED_POSTGRES_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 54329 }),
+
+  REDIS_URL: Type.Optional(RedisUrl),
+  REDIS_KEY_PREFIX: Type.String({ default: 'catalog:', pattern: '^[A-Za-z0-9:_.-]{1,64}$' }),
+  REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ ...millis, default: 100 }),
+  CACHE_NEAR_ENABLED: Type.Boolean({ default: true }),
+  CACHE_NEAR_MAX_BYTES: Type.Integer({ minimum: 1024 * 1024, maximum: 16 * 1024 ** 3, default: 64 * 1024 * 1024 }),
+  CACHE_NEAR_TTL_MS: Type.Integer({ ...millis, default: 1000 }),
+  CACHE_FRESH_TTL_MS: Type.Integer({ ...millis, default: 15_000 }),
+  CACHE_MAX_STALE_MS: Type.Integer({ ...millis, default: 60_000 }),
+  CACHE_STALE_IF_ERROR_MS: Type.Integer({ ...millis, default: 600_000 }),
+  CACHE_MISS_TTL_MS: Type.Integer({ ...millis, default: 10_000 }),
+  CACHE_LOCK_TTL_MS: Type.Integer({ ...millis, default: 5000 }),
 
   SHUTDOWN_DELAY_MS: Type.Integer({ minimum: 0, maximum: 120_000, default: 0 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ ...millis, default: 10_000 }),
@@ -37,11 +50,26 @@ export interface DatabaseConfig {
   embedded: { dir: string; port: number };
 }
 
+export interface CacheConfig {
+  /** Absent: the near cache and in-process single-flight alone. */
+  redisUrl: string | undefined;
+  keyPrefix: string;
+  redisCommandTimeoutMs: number;
+  near: { enabled: boolean; maxBytes: number; ttlMs: number };
+  freshTtlMs: number;
+  /** The bound on how old a served price or stock level may be while PostgreSQL answers. */
+  maxStaleMs: number;
+  staleIfErrorMs: number;
+  missTtlMs: number;
+  lockTtlMs: number;
+}
+
 export interface Config {
   host: string;
   port: number;
   logLevel: string;
   database: DatabaseConfig;
+  cache: CacheConfig;
   shutdown: { delayMs: number; timeoutMs: number };
 }
 
@@ -63,6 +91,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (problems.size > 0) throw new ConfigError(`invalid configuration:\n  ${[...problems.values()].join('\n  ')}`);
   const e = converted as Env;
+  if (!(e.CACHE_FRESH_TTL_MS <= e.CACHE_MAX_STALE_MS && e.CACHE_MAX_STALE_MS <= e.CACHE_STALE_IF_ERROR_MS)) {
+    throw new ConfigError('invalid configuration:\n  CACHE_FRESH_TTL_MS <= CACHE_MAX_STALE_MS <= CACHE_STALE_IF_ERROR_MS must hold');
+  }
+  // A fill lock that expired before the load could finish would let a second pod load too.
+  if (e.CACHE_LOCK_TTL_MS <= e.DATABASE_STATEMENT_TIMEOUT_MS + e.DATABASE_CONNECT_TIMEOUT_MS) {
+    throw new ConfigError('invalid configuration:\n  CACHE_LOCK_TTL_MS must exceed DATABASE_STATEMENT_TIMEOUT_MS + DATABASE_CONNECT_TIMEOUT_MS');
+  }
   return {
     host: e.HOST,
     port: e.PORT,
@@ -75,6 +110,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
       migrateOnStart: e.MIGRATE_ON_START,
       embedded: { dir: e.EMBEDDED_POSTGRES_DIR, port: e.EMBEDDED_POSTGRES_PORT },
+    },
+    cache: {
+      redisUrl: e.REDIS_URL,
+      keyPrefix: e.REDIS_KEY_PREFIX,
+      redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+      near: { enabled: e.CACHE_NEAR_ENABLED, maxBytes: e.CACHE_NEAR_MAX_BYTES, ttlMs: e.CACHE_NEAR_TTL_MS },
+      freshTtlMs: e.CACHE_FRESH_TTL_MS,
+      maxStaleMs: e.CACHE_MAX_STALE_MS,
+      staleIfErrorMs: e.CACHE_STALE_IF_ERROR_MS,
+      missTtlMs: e.CACHE_MISS_TTL_MS,
+      lockTtlMs: e.CACHE_LOCK_TTL_MS,
     },
     shutdown: { delayMs: e.SHUTDOWN_DELAY_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
   };

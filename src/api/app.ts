@@ -5,10 +5,15 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { CatalogCache } from '../cache/catalog-cache.ts';
+import { observeRequestDurations } from '../observability/metrics.ts';
 import type { ProductRepository } from '../store/product-repository.ts';
+import type { HttpCachePolicy } from './cached-reply.ts';
 import { registerProblemHandlers, sendFrameworkProblem } from './problem-handler.ts';
 import { categoryRoutes } from './routes/categories.ts';
 import { healthRoutes, type Readiness } from './routes/health.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { productRoutes } from './routes/products.ts';
 import { CategoryNode } from './schemas/category.ts';
 
@@ -16,6 +21,9 @@ export interface AppDependencies {
   log: Logger;
   repository: ProductRepository;
   readiness: Readiness;
+  cache: CatalogCache;
+  httpCache: HttpCachePolicy;
+  metrics: Registry;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -41,6 +49,7 @@ export async function buildApp(deps: AppDependencies) {
     reply.header('x-request-id', request.id);
   });
   registerProblemHandlers(app);
+  observeRequestDurations(app, deps.metrics);
   app.addSchema(CategoryNode);
 
   await app.register(swagger, {
@@ -60,9 +69,11 @@ export async function buildApp(deps: AppDependencies) {
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => (typeof json.$id === 'string' ? json.$id : `def-${index}`) },
   });
 
-  await app.register(productRoutes, { repository: deps.repository });
-  await app.register(categoryRoutes, { repository: deps.repository });
+  const reads = { repository: deps.repository, cache: deps.cache, httpCache: deps.httpCache };
+  await app.register(productRoutes, reads);
+  await app.register(categoryRoutes, reads);
   await app.register(healthRoutes, { readiness: deps.readiness });
+  await app.register(metricsRoutes, { registry: deps.metrics });
   return app;
 }
 

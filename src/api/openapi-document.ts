@@ -1,6 +1,8 @@
 // openapi.yaml is generated from the route schemas, the same ones that validate requests and
 // serialize responses, so the document cannot drift from what the server does (a test checks).
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { createCatalogCache } from '../cache/catalog-cache.ts';
 import type { ProductRepository } from '../store/product-repository.ts';
 import { buildApp } from './app.ts';
 
@@ -12,10 +14,14 @@ export async function renderOpenApiDocument(): Promise<string> {
     findProductPage: unused,
     findRelated: unused,
     listCategories: unused,
+    findPlacement: unused,
   };
-  const app = await buildApp({ log: pino({ level: 'silent' }), repository, readiness: { check: unused } });
+  const cache = createCatalogCache({});
+  const httpCache = { freshTtlMs: 1, maxStaleMs: 1, staleIfErrorMs: 1 };
+  const app = await buildApp({ log: pino({ level: 'silent' }), repository, readiness: { check: unused }, cache, httpCache, metrics: new Registry() });
   await app.ready();
   const yaml = app.swagger({ yaml: true });
   await app.close();
+  await cache.close();
   return yaml;
 }

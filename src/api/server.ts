@@ -5,21 +5,21 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { bundledFeedFiles, importProducts } from '../catalog/product-import.ts';
 import { openCatalogDatabase } from '../store/catalog-database.ts';
-import { createProductRepository } from '../store/product-repository.ts';
 import { buildApp } from './app.ts';
+import { createReadPath } from './read-path.ts';
 
 export async function runApiServer(config: Config, log: Logger): Promise<void> {
   const database = await openCatalogDatabase(config.database, log, { migrate: config.database.migrateOnStart });
   if (database.embedded) await importBundledProductsIfEmpty(database.primary, log);
 
   let shuttingDown = false;
+  const readPath = await createReadPath(config, database, log);
   const app = await buildApp({
-    log,
-    repository: createProductRepository({ pool: database.read }),
+    ...readPath,
     readiness: {
       async check() {
         if (shuttingDown) throw new Error('shutting down');
-        await database.read.query('SELECT 1');
+        await readPath.readiness.check();
       },
     },
   });
@@ -37,6 +37,7 @@ export async function runApiServer(config: Config, log: Logger): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, config.shutdown.delayMs));
     // app.close() resolves once in-flight requests are answered; only then may the pools go.
     await app.close();
+    await readPath.close();
     await database.close();
     log.info('shut down cleanly');
   };
@@ -44,7 +45,10 @@ export async function runApiServer(config: Config, log: Logger): Promise<void> {
   process.once('SIGINT', (signal) => void shutdown(signal));
 
   const address = await app.listen({ host: config.host, port: config.port });
-  log.info({ address, database: database.embedded ? 'embedded' : 'DATABASE_URL' }, `catalog service listening on ${address}`);
+  log.info(
+    { address, database: database.embedded ? 'embedded' : 'DATABASE_URL', cache: readPath.redis ? 'near + Redis' : 'near only' },
+    `catalog service listening on ${address}`,
+  );
 }
 
 async function importBundledProductsIfEmpty(pool: pg.Pool, log: Logger): Promise<void> {

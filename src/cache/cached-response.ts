@@ -4,13 +4,17 @@ import { createHash } from 'node:crypto';
 export interface OriginResponse {
   status: 200 | 404;
   body: Buffer;
+  /** Keys a CDN may purge this response by, known only once it is loaded (e.g. the products a listing shows). */
+  surrogateKeys?: readonly string[];
 }
 
 export interface CachedResponse extends OriginResponse {
   /** Strong ETag from a content hash: the same bytes give the same ETag on every pod. */
   etag: string;
-  /** Surrogate keys, e.g. ['product:42'] or ['listings', 'category:7', 'brand:3']. */
+  /** Invalidation tags, e.g. ['product:42'] or ['listings', 'category:7', 'brand:3']. */
   tags: string[];
+  /** The Surrogate-Key header value: the tags and the loader's surrogate keys, space-separated. */
+  surrogateKey: string;
   /** Epoch ms at which the origin load that produced these bytes started. */
   storedAt: number;
 }
@@ -26,5 +30,6 @@ export function strongEtag(body: Buffer): string {
 }
 
 export function toCachedResponse(origin: OriginResponse, tags: readonly string[], storedAt: number): CachedResponse {
-  return { status: origin.status, body: origin.body, etag: strongEtag(origin.body), tags: [...tags], storedAt };
+  const surrogateKey = [...new Set([...tags, ...(origin.surrogateKeys ?? [])])].join(' ');
+  return { status: origin.status, body: origin.body, etag: strongEtag(origin.body), tags: [...tags], surrogateKey, storedAt };
 }

@@ -34,7 +34,7 @@ export interface NearCache {
 const ENTRY_OVERHEAD_BYTES = 128;
 
 export function nearEntrySize(response: CachedResponse): number {
-  let size = ENTRY_OVERHEAD_BYTES + response.body.length + response.etag.length;
+  let size = ENTRY_OVERHEAD_BYTES + response.body.length + response.etag.length + response.surrogateKey.length * 2;
   for (const tag of response.tags) size += tag.length * 2;
   return size;
 }

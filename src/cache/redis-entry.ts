@@ -11,6 +11,7 @@ import type { KeySpace } from './key-space.ts';
  *   f64 storedAt (big-endian; the fill script compares it without decoding the rest)
  *   u16 status
  *   u8  etag length, etag (ASCII)
+ *   u16 surrogate-key length, surrogate key (UTF-8)
  *   u16 tag count, then per tag: u16 length, UTF-8 bytes, f64 generation it was built with
  *   body
  */
@@ -20,13 +21,14 @@ export interface StoredEntry {
   generations: number[];
 }
 
-const FORMAT = 1;
+const FORMAT = 2;
 
 export function encodeEntry(entry: StoredEntry): Buffer {
   const { response, generations } = entry;
   const etag = Buffer.from(response.etag, 'latin1');
+  const surrogateKey = Buffer.from(response.surrogateKey, 'utf8');
   const tags = response.tags.map((tag) => Buffer.from(tag, 'utf8'));
-  let headerSize = 1 + 8 + 2 + 1 + etag.length + 2;
+  let headerSize = 1 + 8 + 2 + 1 + etag.length + 2 + surrogateKey.length + 2;
   for (const tag of tags) headerSize += 2 + tag.length + 8;
   const header = Buffer.allocUnsafe(headerSize);
   let at = header.writeUInt8(FORMAT, 0);
@@ -34,6 +36,8 @@ export function encodeEntry(entry: StoredEntry): Buffer {
   at = header.writeUInt16BE(response.status, at);
   at = header.writeUInt8(etag.length, at);
   at += etag.copy(header, at);
+  at = header.writeUInt16BE(surrogateKey.length, at);
+  at += surrogateKey.copy(header, at);
   at = header.writeUInt16BE(tags.length, at);
   tags.forEach((tag, i) => {
     at = header.writeUInt16BE(tag.length, at);
@@ -57,6 +61,11 @@ export function decodeEntry(raw: Buffer): StoredEntry | null {
     at += 1;
     const etag = raw.toString('latin1', at, at + etagLength);
     at += etagLength;
+    const surrogateKeyLength = raw.readUInt16BE(at);
+    at += 2;
+    if (at + surrogateKeyLength > raw.length) return null;
+    const surrogateKey = raw.toString('utf8', at, at + surrogateKeyLength);
+    at += surrogateKeyLength;
     const tagCount = raw.readUInt16BE(at);
     at += 2;
     const tags: string[] = [];
@@ -71,7 +80,7 @@ export function decodeEntry(raw: Buffer): StoredEntry | null {
       at += 8;
     }
     if (at > raw.length) return null;
-    return { response: { status, body: raw.subarray(at), etag, tags, storedAt }, generations };
+    return { response: { status, body: raw.subarray(at), etag, tags, surrogateKey, storedAt }, generations };
   } catch {
     return null; // RangeError from a truncated buffer
   }

@@ -1,7 +1,8 @@
 // Reads for the storefront: listing pages, product pages, related products and the category tree.
 // Runs on the read pool (the replica when there is one).
-import type pg from 'pg';
+import type { Queryable } from './postgres-guard.ts';
 import { CatalogError } from '../catalog/catalog-error.ts';
+import type { ProductPlacement } from '../catalog/cache-tags.ts';
 import type { CategoryRow } from '../catalog/category-tree.ts';
 import type { ListingPosition, ListingQuery, ListingSort, ListingSource, ProductSummary, ResolvedListingFilters } from '../catalog/listing.ts';
 import type { ProductPage, ProductPageSource, ProductRef } from '../catalog/product-page.ts';
@@ -38,9 +39,11 @@ interface SummaryRow {
 
 export interface ProductRepository extends ListingSource, ProductPageSource {
   listCategories(): Promise<CategoryRow[]>;
+  /** Where a product sits (slug, categories, brand, listed), to name the cache tags a change touches. */
+  findPlacement(productId: number): Promise<ProductPlacement | null>;
 }
 
-export function createProductRepository({ pool }: { pool: pg.Pool }): ProductRepository {
+export function createProductRepository({ pool }: { pool: Queryable }): ProductRepository {
   return {
     async resolveFilters(query: ListingQuery): Promise<ResolvedListingFilters> {
       const filters: ResolvedListingFilters = { minPrice: query.minPrice, maxPrice: query.maxPrice, inStock: query.inStock };
@@ -144,6 +147,18 @@ export function createProductRepository({ pool }: { pool: pg.Pool }): ProductRep
       if (rows.length > 0) return rows.map(toSummary);
       const exists = await pool.query(`SELECT 1 FROM products p WHERE ${productCondition(ref)} AND p.status = 'active'`, ['id' in ref ? ref.id : ref.slug]);
       return exists.rowCount ? [] : undefined;
+    },
+
+    async findPlacement(productId: number): Promise<ProductPlacement | null> {
+      const { rows } = await pool.query<{ id: number; slug: string; listed: boolean; brand: { id: number; slug: string } | null; categories: { id: number; slug: string }[] }>(
+        `SELECT p.id, p.slug, (${LISTED}) AS listed,
+                CASE WHEN b.id IS NULL THEN NULL ELSE json_build_object('id', b.id, 'slug', b.slug) END AS brand,
+                (SELECT json_agg(json_build_object('id', c.id, 'slug', c.slug) ORDER BY nlevel(c.path))
+                   FROM categories c WHERE c.path @> p.category_path) AS categories
+           FROM products p LEFT JOIN brands b ON b.id = p.brand_id WHERE p.id = $1`,
+        [productId],
+      );
+      return rows[0] ?? null;
     },
 
     async listCategories(): Promise<CategoryRow[]> {

@@ -1,9 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.ts';
-import { createDatabase } from '../../src/store/database.ts';
-import { createProductRepository } from '../../src/store/product-repository.ts';
 import { startTestCatalog, type TestCatalog } from '../support/catalog-app.ts';
-import { silentLog, testDatabaseConfig } from '../support/database.ts';
 
 let catalog: TestCatalog;
 beforeAll(async () => {
@@ -21,12 +17,8 @@ describe('when Kubernetes probes the service', () => {
 
   it('then readiness is a 503 problem when PostgreSQL cannot be reached, and liveness stays 200', async () => {
     // Port 9 (discard) refuses connections: a database that is down.
-    const database = createDatabase({ primary: 'postgres://postgres@127.0.0.1:9/none' }, { ...testDatabaseConfig, connectTimeoutMs: 500 }, silentLog);
-    const app = await buildApp({
-      log: silentLog,
-      repository: createProductRepository({ pool: database.read }),
-      readiness: { check: async () => void (await database.read.query('SELECT 1')) },
-    });
+    const down = await startTestCatalog({ databaseUrl: 'postgres://postgres@127.0.0.1:9/none', env: { DATABASE_CONNECT_TIMEOUT_MS: '500' } });
+    const app = down.app;
     try {
       const ready = await app.inject('/health/ready');
       expect(ready.statusCode).toBe(503);
@@ -34,13 +26,13 @@ describe('when Kubernetes probes the service', () => {
       expect(ready.headers['retry-after']).toBe('1');
       expect(ready.json()).toMatchObject({ type: '/problems/service-unavailable', status: 503 });
       expect((await app.inject('/health/live')).statusCode).toBe(200);
-      // A read with the database down is a 5xx problem without internals, never a hang.
+      // A read with the database down and nothing cached is a 503 problem without internals, never a hang.
       const listing = await app.inject('/products');
-      expect(listing.statusCode).toBe(500);
+      expect(listing.statusCode).toBe(503);
+      expect(listing.headers['retry-after']).toEqual(expect.any(String));
       expect(listing.body).not.toMatch(/ECONNREFUSED|at .*\.ts|stack/);
     } finally {
-      await app.close();
-      await database.close();
+      await down.close();
     }
   });
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { invalidateProduct } from '../../src/catalog/product-invalidation.ts';
 import { startTestCatalog, type TestCatalog } from '../support/catalog-app.ts';
 
 let catalog: TestCatalog;
@@ -77,6 +78,8 @@ describe('when a shopper opens a product page', () => {
     const original = await catalog.database.primary.query<{ price_minor: number; stock: number }>('SELECT price_minor, stock FROM variants WHERE sku = $1', [sku]);
     try {
       await catalog.database.primary.query('UPDATE variants SET price_minor = 12345, stock = 0 WHERE sku = $1', [sku]);
+      // The change pipeline's call: without it the page would be served from the cache.
+      await invalidateProduct(catalog.readPath.cache, catalog.readPath.repository, id);
       const after = (await catalog.app.inject(`/products/${id}`)).json();
       expect(after.variants[0]).toMatchObject({ price: 12345, stock: 0, inStock: false });
       expect(after.price).toMatchObject({ min: 12345, max: 12345 });
@@ -84,6 +87,7 @@ describe('when a shopper opens a product page', () => {
       expect(after.version).toBeGreaterThan(before.version);
     } finally {
       await catalog.database.primary.query('UPDATE variants SET price_minor = $2, stock = $3 WHERE sku = $1', [sku, original.rows[0]?.price_minor, original.rows[0]?.stock]);
+      await invalidateProduct(catalog.readPath.cache, catalog.readPath.repository, id);
     }
   });
 });

@@ -1,29 +1,36 @@
-// The whole API built on the test database, exercised with inject (no sockets).
+// The whole API built on the test database, exercised with inject (no sockets). Settings come from
+// the same environment variables as in production (e.g. { REDIS_URL, CACHE_FRESH_TTL_MS }).
 import { buildApp, type CatalogApp } from '../../src/api/app.ts';
+import { createReadPath, type ReadPath } from '../../src/api/read-path.ts';
+import { loadConfig } from '../../src/config.ts';
 import { createDatabase, type Database } from '../../src/store/database.ts';
-import { createProductRepository } from '../../src/store/product-repository.ts';
 import { silentLog, testDatabaseConfig, testDatabaseUrl } from './database.ts';
 
 export interface TestCatalog {
   app: CatalogApp;
   database: Database;
+  readPath: ReadPath;
   close(): Promise<void>;
 }
 
-export async function startTestCatalog(databaseUrl = testDatabaseUrl('catalog_test')): Promise<TestCatalog> {
-  const database = createDatabase({ primary: databaseUrl }, testDatabaseConfig, silentLog);
-  const app = await buildApp({
-    log: silentLog,
-    repository: createProductRepository({ pool: database.read }),
-    readiness: { check: async () => void (await database.read.query('SELECT 1')) },
-  });
+export async function startTestCatalog(options: { databaseUrl?: string; env?: Record<string, string> } = {}): Promise<TestCatalog> {
+  const config = loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '10000', CACHE_LOCK_TTL_MS: '15000', ...options.env });
+  const database = createDatabase({ primary: options.databaseUrl ?? testDatabaseUrl('catalog_test') }, { ...testDatabaseConfig, ...pick(config) }, silentLog);
+  const readPath = await createReadPath(config, database, silentLog);
+  const app = await buildApp(readPath);
   await app.ready();
   return {
     app,
     database,
+    readPath,
     async close() {
       await app.close();
+      await readPath.close();
       await database.close();
     },
   };
+}
+
+function pick(config: ReturnType<typeof loadConfig>) {
+  return { connectTimeoutMs: config.database.connectTimeoutMs, statementTimeoutMs: config.database.statementTimeoutMs };
 }

@@ -9,7 +9,7 @@ const serverUrl = new URL(process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@
 
 export const silentLog = pino({ level: 'silent' });
 
-export const testDatabaseConfig: DatabaseConfig = loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '10000' }).database;
+export const testDatabaseConfig: DatabaseConfig = loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '10000', CACHE_LOCK_TTL_MS: '15000' }).database;
 
 export function testDatabaseUrl(name: string): string {
   const url = new URL(serverUrl);

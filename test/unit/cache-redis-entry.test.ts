@@ -3,9 +3,10 @@ import { strongEtag, toCachedResponse } from '../../src/cache/cached-response.ts
 import { decodeEntry, encodeEntry, generationsMatch } from '../../src/cache/redis-entry.ts';
 
 describe('redis entry encoding', () => {
-  it('round-trips status, body bytes, etag, tags, generations and storedAt', () => {
+  it('round-trips status, body bytes, etag, surrogate keys, tags, generations and storedAt', () => {
     const body = Buffer.from(JSON.stringify({ id: 42, name: 'Kurta — cotton', price: 499.5 }));
-    const response = toCachedResponse({ status: 200, body }, ['product:42', 'brand:é'], 1_700_000_000_123);
+    const response = toCachedResponse({ status: 200, body, surrogateKeys: ['product:42', 'product:kurta-é'] }, ['product:42', 'brand:é'], 1_700_000_000_123);
+    expect(response.surrogateKey).toBe('product:42 brand:é product:kurta-é');
     const decoded = decodeEntry(encodeEntry({ response, generations: [3, 9_007_199_254] }));
     expect(decoded).not.toBeNull();
     expect(decoded?.response).toEqual(response);

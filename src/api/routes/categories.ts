@@ -1,10 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { CATEGORY_TREE } from '../../catalog/cache-tags.ts';
 import { buildCategoryTree } from '../../catalog/category-tree.ts';
-import type { ProductRepository } from '../../store/product-repository.ts';
+import { originOf, sendCachedRead } from '../cached-reply.ts';
 import { CategoryTree } from '../schemas/category.ts';
-import { serverProblems } from '../schemas/problem.ts';
+import { notModified, serverProblems } from '../schemas/problem.ts';
+import type { ReadRouteOptions } from './products.ts';
 
-export const categoryRoutes: FastifyPluginAsyncTypebox<{ repository: ProductRepository }> = async (app, { repository }) => {
+export const categoryRoutes: FastifyPluginAsyncTypebox<ReadRouteOptions> = async (app, { repository, cache, httpCache }) => {
   app.get(
     '/categories',
     {
@@ -12,9 +14,12 @@ export const categoryRoutes: FastifyPluginAsyncTypebox<{ repository: ProductRepo
         summary: 'The category tree',
         description: 'Every category, nested, with how many listed products each holds including its descendants.',
         tags: ['categories'],
-        response: { 200: CategoryTree, ...serverProblems },
+        response: { 200: CategoryTree, 304: notModified, ...serverProblems },
       },
     },
-    async () => ({ categories: buildCategoryTree(await repository.listCategories()) }),
+    async (request, reply) => {
+      const load = originOf(reply, async () => ({ categories: buildCategoryTree(await repository.listCategories()) }), () => []);
+      return sendCachedRead(request, reply, await cache.read('categories', [CATEGORY_TREE], load), httpCache);
+    },
   );
 };

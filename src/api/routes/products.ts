@@ -1,14 +1,23 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { brandTag, canonicalRef, categoryTag, listingTags, productTag } from '../../catalog/cache-tags.ts';
 import { listProducts } from '../../catalog/listing.ts';
 import { getProductPage, getRelatedProducts } from '../../catalog/product-page.ts';
+import type { CatalogCache } from '../../cache/catalog-cache.ts';
 import type { ProductRepository } from '../../store/product-repository.ts';
-import { problemResponse, serverProblems } from '../schemas/problem.ts';
+import { originOf, sendCachedRead, type HttpCachePolicy } from '../cached-reply.ts';
+import { notModified, problemResponse, serverProblems } from '../schemas/problem.ts';
 import { ListingPage, ListingQuery, ProductPage, ProductParams, RelatedProducts, RelatedQuery } from '../schemas/product.ts';
 
 const badRequest = problemResponse('A parameter is invalid (the problem names it)');
 const notFound = problemResponse('The product does not exist or is not active');
 
-export const productRoutes: FastifyPluginAsyncTypebox<{ repository: ProductRepository }> = async (app, { repository }) => {
+export interface ReadRouteOptions {
+  repository: ProductRepository;
+  cache: CatalogCache;
+  httpCache: HttpCachePolicy;
+}
+
+export const productRoutes: FastifyPluginAsyncTypebox<ReadRouteOptions> = async (app, { repository, cache, httpCache }) => {
   app.get(
     '/products',
     {
@@ -19,13 +28,24 @@ export const productRoutes: FastifyPluginAsyncTypebox<{ repository: ProductRepos
         querystring: ListingQuery,
         response: {
           200: ListingPage,
+          304: notModified,
           400: badRequest,
           404: problemResponse('The category or brand filtered on does not exist'),
           ...serverProblems,
         },
       },
     },
-    async (request) => listProducts(repository, request.query),
+    async (request, reply) => {
+      const query = {
+        ...request.query,
+        category: request.query.category === undefined ? undefined : canonicalRef(request.query.category),
+        brand: request.query.brand === undefined ? undefined : canonicalRef(request.query.brand),
+      };
+      // Every parameter, defaults included, in a fixed order: one key per distinct page.
+      const key = `listing:${query.sort}:${query.limit}:${query.category ?? ''}:${query.brand ?? ''}:${query.minPrice ?? ''}:${query.maxPrice ?? ''}:${query.inStock ?? ''}:${query.cursor ?? ''}`;
+      const load = originOf(reply, () => listProducts(repository, query), (page) => page.items.map((item) => productTag(item.id)));
+      return sendCachedRead(request, reply, await cache.read(key, listingTags(query), load), httpCache);
+    },
   );
 
   app.get(
@@ -36,10 +56,18 @@ export const productRoutes: FastifyPluginAsyncTypebox<{ repository: ProductRepos
         description: 'The full product with its variants, images, attributes and category path.',
         tags: ['products'],
         params: ProductParams,
-        response: { 200: ProductPage, 400: badRequest, 404: notFound, ...serverProblems },
+        response: { 200: ProductPage, 304: notModified, 400: badRequest, 404: notFound, ...serverProblems },
       },
     },
-    async (request) => getProductPage(repository, request.params.idOrSlug),
+    async (request, reply) => {
+      const ref = canonicalRef(request.params.idOrSlug);
+      const load = originOf(
+        reply,
+        () => getProductPage(repository, ref),
+        (page) => [productTag(page.id), productTag(page.slug), categoryTag(page.category.id), ...(page.brand ? [brandTag(page.brand.slug)] : [])],
+      );
+      return sendCachedRead(request, reply, await cache.read(`product:${ref}`, [productTag(ref)], load), httpCache);
+    },
   );
 
   app.get(
@@ -51,9 +79,17 @@ export const productRoutes: FastifyPluginAsyncTypebox<{ repository: ProductRepos
         tags: ['products'],
         params: ProductParams,
         querystring: RelatedQuery,
-        response: { 200: RelatedProducts, 400: badRequest, 404: notFound, ...serverProblems },
+        response: { 200: RelatedProducts, 304: notModified, 400: badRequest, 404: notFound, ...serverProblems },
       },
     },
-    async (request) => ({ items: await getRelatedProducts(repository, request.params.idOrSlug, request.query.limit) }),
+    async (request, reply) => {
+      const ref = canonicalRef(request.params.idOrSlug);
+      const load = originOf(
+        reply,
+        async () => ({ items: await getRelatedProducts(repository, ref, request.query.limit) }),
+        (related) => related.items.map((item) => productTag(item.id)),
+      );
+      return sendCachedRead(request, reply, await cache.read(`related:${ref}:${request.query.limit}`, [productTag(ref)], load), httpCache);
+    },
   );
 };

@@ -32,3 +32,6 @@ export const serverProblems = {
   500: problemResponse('Unexpected failure; logged with the request id'),
   503: problemResponse('A dependency is down and nothing cached can answer; retry after Retry-After'),
 };
+
+/** The client's copy (If-None-Match) is current: no body. */
+export const notModified = { description: 'Not modified: the ETag in If-None-Match is current' } as const;
