@@ -4,13 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundledFeedFiles, importProducts } from '../../src/catalog/product-import.ts';
 import { createDatabase, type Database } from '../../src/store/database.ts';
 import { migrate } from '../../src/store/migrator.ts';
-import { recreateDatabase, silentLog, testDatabaseConfig } from '../support/database.ts';
+import { recreateDatabase, silentLog, testDatabaseConfig, testDatabaseName } from '../support/database.ts';
 
 const malformedFile = fileURLToPath(new URL('../fixtures/malformed-products.csv', import.meta.url));
 
 let database: Database;
 beforeAll(async () => {
-  database = createDatabase({ primary: await recreateDatabase('catalog_test_import') }, testDatabaseConfig, silentLog);
+  database = createDatabase({ primary: await recreateDatabase(testDatabaseName('catalog_test_import')) }, testDatabaseConfig, silentLog);
   await migrate(database.primary, silentLog);
 });
 afterAll(() => database.close());

@@ -11,21 +11,37 @@ export const silentLog = pino({ level: 'silent' });
 
 export const testDatabaseConfig: DatabaseConfig = loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '10000', CACHE_LOCK_TTL_MS: '15000' }).database;
 
-export function testDatabaseUrl(name: string): string {
+/**
+ * Databases are named per test run (the global setup picks the run id), so two runs at once on one
+ * machine never drop each other's data.
+ */
+export function testDatabaseName(base: string): string {
+  return `${base}_${process.env.CATALOG_TEST_RUN ?? 'local'}`;
+}
+
+export function testDatabaseUrl(name = testDatabaseName('catalog_test')): string {
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return url.toString();
 }
 
 export async function recreateDatabase(name: string): Promise<string> {
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a database name: ${name}`);
+  await dropDatabase(name);
+  await adminQuery(`CREATE DATABASE ${name}`);
+  return testDatabaseUrl(name);
+}
+
+export async function dropDatabase(name: string): Promise<void> {
+  await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+}
+
+async function adminQuery(sql: string): Promise<void> {
   const admin = new pg.Client({ connectionString: serverUrl.toString() });
+  admin.on('error', () => undefined);
   await admin.connect();
   try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.query(sql);
   } finally {
     await admin.end();
   }
-  return testDatabaseUrl(name);
 }

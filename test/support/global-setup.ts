@@ -3,16 +3,22 @@
 import { importProducts, bundledFeedFiles } from '../../src/catalog/product-import.ts';
 import { createDatabase } from '../../src/store/database.ts';
 import { migrate } from '../../src/store/migrator.ts';
-import { recreateDatabase, testDatabaseConfig, testDatabaseUrl, silentLog } from './database.ts';
+import { dropDatabase, recreateDatabase, silentLog, testDatabaseConfig, testDatabaseName } from './database.ts';
 
 export async function setup(): Promise<void> {
-  await recreateDatabase('catalog_test');
-  const database = createDatabase({ primary: testDatabaseUrl('catalog_test') }, testDatabaseConfig, silentLog);
+  // Inherited by the test workers: every database of this run carries the id.
+  process.env.CATALOG_TEST_RUN ??= `r${process.pid}`;
+  const database = createDatabase({ primary: await recreateDatabase(testDatabaseName('catalog_test')) }, testDatabaseConfig, silentLog);
   try {
     await migrate(database.primary, silentLog);
     await importProducts(database.primary, bundledFeedFiles);
   } finally {
     await database.close();
   }
+}
+
+export async function teardown(): Promise<void> {
+  await dropDatabase(testDatabaseName('catalog_test'));
+  await dropDatabase(testDatabaseName('catalog_test_import'));
 }
 
