@@ -120,7 +120,6 @@ export class GroupCoordinator {
     for (const group of this.groups.values()) {
       // Time stood still while the broker was down: give every member a full session again.
       for (const member of group.members.values()) member.lastSeen = now;
-      for (const memberId of group.pendingMembers.keys()) group.pendingMembers.set(memberId, now + this.options.maxSessionTimeoutMs);
       if (group.state === 'PreparingRebalance') group.joinDeadline = now + this.rebalanceTimeout(group);
     }
     this.sweeper ??= setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
@@ -136,6 +135,9 @@ export class GroupCoordinator {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
     for (const group of this.groups.values()) {
+      // Ids handed out with MEMBER_ID_REQUIRED may never have arrived; waiting for their
+      // owners would hold up the next rebalance, and those clients will simply ask again.
+      group.pendingMembers.clear();
       for (const member of group.members.values()) {
         member.awaitingJoin = null;
         member.awaitingSync = null;
