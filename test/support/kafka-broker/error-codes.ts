@@ -19,8 +19,10 @@ export const ErrorCode = {
   invalidPartitions: 37,
   invalidReplicationFactor: 38,
   invalidRequest: 42,
+  fetchSessionIdNotFound: 70,
   unsupportedCompressionType: 76,
   memberIdRequired: 79,
+  invalidRecord: 87,
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -9,7 +9,6 @@ interface ProducePartition {
 }
 
 interface ProduceRequest {
-  transactionalId: string | null;
   acks: number;
   topics: { name: string; partitions: ProducePartition[] }[];
 }
@@ -20,8 +19,6 @@ interface ProducePartitionResult {
   baseOffset: number;
 }
 
-const INVALID_RECORD = 87;
-
 /** Produce v7 (record batch v2). With one replica, acks=1 and acks=-1 mean the same. */
 export function produce(services: BrokerServices): ApiHandler<ProduceRequest> {
   const appendPartition = (topic: string, { partition, records }: ProducePartition): ProducePartitionResult => {
@@ -31,7 +28,7 @@ export function produce(services: BrokerServices): ApiHandler<ProduceRequest> {
       const batches = splitRecordBatches(records ?? Buffer.alloc(0));
       // Kafka accepts exactly one batch per partition from v3 on.
       const [batch] = batches;
-      if (batch === undefined || batches.length !== 1) return { partition, errorCode: INVALID_RECORD as ErrorCodeValue, baseOffset: -1 };
+      if (batch === undefined || batches.length !== 1) return { partition, errorCode: ErrorCode.invalidRecord, baseOffset: -1 };
       const decoded = decodeRecordBatch(batch);
       return { partition, errorCode: ErrorCode.none, baseOffset: log.append(batch, decoded) };
     } catch (error) {
@@ -43,14 +40,14 @@ export function produce(services: BrokerServices): ApiHandler<ProduceRequest> {
 
   return {
     decode: (reader) => {
-      const transactionalId = reader.readNullableString();
+      reader.readNullableString(); // transactional id: transactions are not implemented
       const acks = reader.readInt16();
       reader.readInt32(); // timeout: appends are synchronous
       const topics = reader.readArray((t) => ({
         name: t.readString(),
         partitions: t.readArray((p) => ({ partition: p.readInt32(), records: p.readNullableBytes() })),
       }));
-      return { transactionalId, acks, topics };
+      return { acks, topics };
     },
     handle: (request) => {
       const injected = services.faults.takeFailure('produce');
@@ -102,8 +99,6 @@ interface FetchedPartition {
   records: Buffer[];
 }
 
-const FETCH_SESSION_ID_NOT_FOUND = 70;
-
 /**
  * Fetch v11 without fetch sessions (always answers session id 0, i.e. full fetches).
  * Long-polls: waits up to maxWaitMs for minBytes, waking on every append.
@@ -140,7 +135,7 @@ export function fetch(services: BrokerServices): ApiHandler<FetchRequest> {
     return { topics, totalBytes, hasError };
   };
 
-  const encode = (topics: ReturnType<typeof read>['topics'], errorCode: number = ErrorCode.none) => {
+  const encode = (topics: ReturnType<typeof read>['topics'], errorCode: ErrorCodeValue = ErrorCode.none) => {
     const writer = new ProtocolWriter(4096).int32(0).int16(errorCode).int32(0);
     return writer.array(topics, (w, topic) => {
       w.string(topic.name).array(topic.partitions, (pw, p) => {
@@ -187,7 +182,7 @@ export function fetch(services: BrokerServices): ApiHandler<FetchRequest> {
       return request;
     },
     handle: async (request, { connection }) => {
-      if (request.sessionId !== 0) return encode([], FETCH_SESSION_ID_NOT_FOUND);
+      if (request.sessionId !== 0) return encode([], ErrorCode.fetchSessionIdNotFound);
       const injected = services.faults.takeFailure('fetch');
       let result = read(request, injected);
       if (result.hasError || result.totalBytes >= request.minBytes || request.maxWaitMs <= 0) {

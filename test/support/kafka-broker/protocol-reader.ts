@@ -18,10 +18,6 @@ export class ProtocolReader {
     return this.buffer.length - this.position;
   }
 
-  get offset(): number {
-    return this.position;
-  }
-
   private take(size: number): number {
     if (size < 0 || this.position + size > this.buffer.length) {
       throw new MalformedRequestError(
