@@ -21,6 +21,8 @@ interface ConsumerProbe {
   consumer: Consumer;
   deliveries: Delivery[];
   assignment: () => number[];
+  /** How many times the member (re)joined the group. */
+  joins: () => number;
 }
 
 let broker: KafkaTestBroker;
@@ -84,8 +86,10 @@ async function startConsumer(
 ): Promise<ConsumerProbe> {
   const consumer = kafkaClient(name).consumer({ groupId: options.groupId ?? 'catalog-changes', ...GROUP_TIMINGS, ...options.consumerConfig });
   let assignment: number[] = [];
+  let joins = 0;
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
     assignment = [...(event.payload.memberAssignment[topic] ?? [])].sort();
+    joins += 1;
   });
   const deliveries: Delivery[] = [];
   await consumer.connect();
@@ -104,7 +108,7 @@ async function startConsumer(
       });
     },
   });
-  return { name, consumer, deliveries, assignment: () => assignment };
+  return { name, consumer, deliveries, assignment: () => assignment, joins: () => joins };
 }
 
 /** True once the probes' latest assignments split all partitions between them, each getting some. */
@@ -379,6 +383,8 @@ describe('Kafka test broker driven by kafkajs', () => {
 
       expect(new Set(consumer.deliveries.map((d) => d.value)).size).toBe(50);
       expect(fetchRequests).toBeGreaterThanOrEqual(4);
+      // kafkajs answers NOT_LEADER_OR_FOLLOWER on a fetch by refreshing metadata and rejoining.
+      expect(consumer.joins()).toBeGreaterThan(1);
     }, 20_000);
 
     it('when responses are delayed, then requests still succeed but take at least the delay', async () => {
