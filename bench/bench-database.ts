@@ -30,25 +30,30 @@ export async function prepareBenchDatabase(name = 'catalog_bench'): Promise<stri
   return url.toString();
 }
 
-/** At least `count` distinct listing URLs: sorts crossed with categories, brands, price bands and stock, plus deep pages. */
+/**
+ * `count` distinct listing URLs, most popular first (the order a Zipf draw favours): unfiltered pages,
+ * then categories and brands by size, each under every sort, with price bands and stock filters mixed in.
+ */
 export async function listingMix(databaseUrl: string, count: number): Promise<string[]> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
   try {
     const categories = (await pool.query<{ slug: string }>(
-      `SELECT c.slug FROM categories c ORDER BY (SELECT count(*) FROM products p WHERE p.category_path <@ c.path) DESC, c.slug LIMIT 60`,
+      `SELECT c.slug FROM categories c
+        ORDER BY (SELECT count(*) FROM products p WHERE p.category_path <@ c.path AND p.status = 'active') DESC, c.slug`,
     )).rows.map((row) => row.slug);
     const brands = (await pool.query<{ slug: string }>(
-      `SELECT b.slug FROM brands b JOIN products p ON p.brand_id = b.id GROUP BY b.slug ORDER BY count(*) DESC, b.slug LIMIT 40`,
+      `SELECT b.slug FROM brands b JOIN products p ON p.brand_id = b.id GROUP BY b.slug ORDER BY count(*) DESC, b.slug`,
     )).rows.map((row) => row.slug);
     const sorts = ['newest', 'price_asc', 'price_desc', 'name', 'rating'];
-    const priceBands = ['', '&minPrice=0&maxPrice=50000', '&minPrice=50000&maxPrice=200000', '&minPrice=200000'];
+    const extras = ['', '&inStock=true', '&minPrice=0&maxPrice=50000', '&minPrice=50000&maxPrice=200000'];
     const urls = new Set<string>();
-    for (let i = 0; urls.size < count; i += 1) {
-      const sort = sorts[i % sorts.length];
-      const filter =
-        i % 4 === 0 ? '' : i % 4 === 1 ? `&category=${categories[i % categories.length]}` : i % 4 === 2 ? `&brand=${brands[i % brands.length]}` : `&category=${categories[(i * 7) % categories.length]}&inStock=true`;
-      urls.add(`/products?sort=${sort}${filter}${priceBands[Math.floor(i / 20) % priceBands.length]}&limit=24`);
-      if (i > count * 20) break;
+    for (const sort of sorts) for (const extra of extras) urls.add(`/products?sort=${sort}${extra}&limit=24`);
+    for (let rank = 0; urls.size < count && (rank < categories.length || rank < brands.length); rank += 1) {
+      const extra = extras[rank % extras.length] as string;
+      for (const sort of sorts) {
+        if (categories[rank]) urls.add(`/products?sort=${sort}&category=${categories[rank]}${extra}&limit=24`);
+        if (brands[rank]) urls.add(`/products?sort=${sort}&brand=${brands[rank]}&limit=24`);
+      }
     }
     return [...urls].slice(0, count);
   } finally {

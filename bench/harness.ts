@@ -1,7 +1,10 @@
 // What every benchmark here shares: a real server process pinned to one core, autocannon pinned to
 // the other, URL mixes, and a table of req/s and latency percentiles.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
@@ -95,27 +98,76 @@ export interface LoadResult {
   non2xx: number;
 }
 
-/** Runs autocannon against `url`, each request's path chosen by `nextPath`; a warm-up run first. */
+const hasWrk = (() => {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch (error) {
+    // wrk --version exits 1 after printing its version.
+    return (error as { status?: number }).status === 1;
+  }
+})();
+
+/** The load generator in use: wrk (C, from Debian's packages) when installed, else autocannon (slower: it can cap the figures). */
+export const loadGenerator = hasWrk ? 'wrk' : 'autocannon';
+
+/**
+ * Sends GETs for `paths` (drawn by Zipf or in rotation) to `url` for `seconds` over `connections`,
+ * after a warm-up run, and returns req/s and latency percentiles.
+ */
 export async function runLoad(options: {
   name: string;
   url: string;
-  nextPath: () => string;
+  paths: readonly string[];
+  distribution?: 'zipf' | 'rotation';
   connections?: number;
   seconds?: number;
   warmupSeconds?: number;
 }): Promise<LoadResult> {
   const connections = options.connections ?? 50;
-  const fire = (duration: number) =>
-    autocannon({
-      url: options.url,
-      connections,
-      duration,
-      requests: [{ setupRequest: (request) => ({ ...request, path: options.nextPath() }) }],
-    });
+  const distribution = options.distribution ?? 'zipf';
+  const fire = hasWrk ? (seconds: number) => fireWrk(options.url, options.paths, distribution, connections, seconds) : (seconds: number) => fireAutocannon(options.url, options.paths, distribution, connections, seconds);
   if ((options.warmupSeconds ?? 3) > 0) await fire(options.warmupSeconds ?? 3);
-  const result = await fire(options.seconds ?? 10);
+  return { name: options.name, ...(await fire(options.seconds ?? 10)) };
+}
+
+type Measured = Omit<LoadResult, 'name'>;
+
+async function fireWrk(url: string, paths: readonly string[], distribution: string, connections: number, seconds: number): Promise<Measured> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'catalog-bench-'));
+  const list = path.join(dir, 'paths.txt');
+  await writeFile(list, paths.join('\n') + '\n');
+  const script = fileURLToPath(new URL('./wrk-paths.lua', import.meta.url));
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', script, url, '--', list, distribution];
+  // Pinned to core 1: the server has core 0.
+  const output = hasTaskset ? execFileSync('taskset', ['-c', '1', 'wrk', ...args]).toString() : execFileSync('wrk', args).toString();
+  await rm(dir, { recursive: true, force: true });
+  const line = output.split('\n').find((text) => text.startsWith('{"requests"'));
+  if (!line) throw new Error(`wrk printed no summary:\n${output}`);
+  const summary = JSON.parse(line) as { requests: number; durationUs: number; errors: number; non2xx: number; p50: number; p975: number; p99: number };
   return {
-    name: options.name,
+    requests: summary.requests,
+    rps: Math.round(summary.requests / (summary.durationUs / 1e6)),
+    p50: summary.p50,
+    p975: summary.p975,
+    p99: summary.p99,
+    errors: summary.errors,
+    non2xx: summary.non2xx,
+  };
+}
+
+async function fireAutocannon(url: string, paths: readonly string[], distribution: string, connections: number, seconds: number): Promise<Measured> {
+  const pick = distribution === 'zipf' ? zipf(paths.length) : (() => {
+    let next = 0;
+    return () => next++ % paths.length;
+  })();
+  const result = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    requests: [{ setupRequest: (request) => ({ ...request, path: paths[pick()] as string }) }],
+  });
+  return {
     requests: result.requests.total,
     rps: Math.round(result.requests.average),
     p50: result.latency.p50,
@@ -131,9 +183,9 @@ export function printTable(rows: readonly LoadResult[], baseline?: LoadResult): 
   const lines = rows.map((row) => [
     row.name,
     String(row.rps),
-    row.p50.toFixed(1),
-    row.p975.toFixed(1),
-    row.p99.toFixed(1),
+    row.p50.toFixed(2),
+    row.p975.toFixed(2),
+    row.p99.toFixed(2),
     String(row.errors),
     String(row.non2xx),
     ...(baseline ? [(row.rps / baseline.rps).toFixed(2)] : []),

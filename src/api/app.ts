@@ -9,7 +9,8 @@ import type { Registry } from 'prom-client';
 import type { CatalogCache } from '../cache/catalog-cache.ts';
 import { observeRequestDurations } from '../observability/metrics.ts';
 import type { ProductRepository } from '../store/product-repository.ts';
-import type { HttpCachePolicy } from './cached-reply.ts';
+import { replyFromNearCache, type CachedReads, type HttpCachePolicy } from './cached-reply.ts';
+import { createHotUrls } from './hot-urls.ts';
 import { registerProblemHandlers, sendFrameworkProblem } from './problem-handler.ts';
 import { categoryRoutes } from './routes/categories.ts';
 import { healthRoutes, type Readiness } from './routes/health.ts';
@@ -45,8 +46,11 @@ export async function buildApp(deps: AppDependencies) {
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: true, useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.addHook('onRequest', async (request, reply) => {
+  const reads: CachedReads = { cache: deps.cache, httpCache: deps.httpCache, hotUrls: createHotUrls() };
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    // A fresh near-cache page for a URL seen before is sent from here (no parsing, no validation).
+    if (!replyFromNearCache(request, reply, reads)) done();
   });
   registerProblemHandlers(app);
   observeRequestDurations(app, deps.metrics);
@@ -69,9 +73,8 @@ export async function buildApp(deps: AppDependencies) {
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => (typeof json.$id === 'string' ? json.$id : `def-${index}`) },
   });
 
-  const reads = { repository: deps.repository, cache: deps.cache, httpCache: deps.httpCache };
-  await app.register(productRoutes, reads);
-  await app.register(categoryRoutes, reads);
+  await app.register(productRoutes, { repository: deps.repository, reads });
+  await app.register(categoryRoutes, { repository: deps.repository, reads });
   await app.register(healthRoutes, { readiness: deps.readiness });
   await app.register(metricsRoutes, { registry: deps.metrics });
   return app;

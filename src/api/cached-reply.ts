@@ -2,8 +2,9 @@
 // If-None-Match, Cache-Control derived from the entry's age, and a Surrogate-Key header so a CDN can
 // purge by product, category, brand or listing.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { CacheRead, OriginResponse } from '../cache/catalog-cache.ts';
+import type { CacheRead, CatalogCache, OriginResponse } from '../cache/catalog-cache.ts';
 import { CatalogError, type ProblemCode } from '../catalog/catalog-error.ts';
+import type { HotUrls } from './hot-urls.ts';
 
 export interface HttpCachePolicy {
   freshTtlMs: number;
@@ -27,6 +28,34 @@ export function originOf<T extends object>(reply: FastifyReply, produce: () => P
       throw error;
     }
   };
+}
+
+export interface CachedReads {
+  cache: CatalogCache;
+  httpCache: HttpCachePolicy;
+  hotUrls: HotUrls;
+}
+
+/** Answers from the cache (loading on a miss) and remembers the URL for the onRequest fast path. */
+export async function replyFromCache(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  reads: CachedReads,
+  entry: { key: string; tags: readonly string[]; load: () => Promise<OriginResponse> },
+): Promise<FastifyReply> {
+  const read = await reads.cache.read(entry.key, entry.tags, entry.load);
+  if (read.response.status === 200) reads.hotUrls.remember(request.url, entry.key);
+  return sendCachedRead(request, reply, read, reads.httpCache);
+}
+
+/** The fast path: a GET whose URL maps to a fresh near-cache page is answered here, or not at all (false). */
+export function replyFromNearCache(request: FastifyRequest, reply: FastifyReply, reads: CachedReads): boolean {
+  if (request.method !== 'GET') return false;
+  const key = reads.hotUrls.keyFor(request.url);
+  const read = key === undefined ? null : reads.cache.peek(key);
+  if (read?.response.status !== 200) return false;
+  sendCachedRead(request, reply, read, reads.httpCache);
+  return true;
 }
 
 export function sendCachedRead(request: FastifyRequest, reply: FastifyReply, read: CacheRead, policy: HttpCachePolicy): FastifyReply {

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { CATEGORY_TREE } from '../../catalog/cache-tags.ts';
 import { buildCategoryTree } from '../../catalog/category-tree.ts';
-import { originOf, sendCachedRead } from '../cached-reply.ts';
+import { originOf, replyFromCache } from '../cached-reply.ts';
 import { CategoryTree } from '../schemas/category.ts';
 import { notModified, serverProblems } from '../schemas/problem.ts';
 import type { ReadRouteOptions } from './products.ts';
 
-export const categoryRoutes: FastifyPluginAsyncTypebox<ReadRouteOptions> = async (app, { repository, cache, httpCache }) => {
+export const categoryRoutes: FastifyPluginAsyncTypebox<ReadRouteOptions> = async (app, { repository, reads }) => {
   app.get(
     '/categories',
     {
@@ -19,7 +19,7 @@ export const categoryRoutes: FastifyPluginAsyncTypebox<ReadRouteOptions> = async
     },
     async (request, reply) => {
       const load = originOf(reply, async () => ({ categories: buildCategoryTree(await repository.listCategories()) }), () => []);
-      return sendCachedRead(request, reply, await cache.read('categories', [CATEGORY_TREE], load), httpCache);
+      return replyFromCache(request, reply, reads, { key: 'categories', tags: [CATEGORY_TREE], load });
     },
   );
 };

@@ -2,9 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { brandTag, canonicalRef, categoryTag, listingTags, productTag } from '../../catalog/cache-tags.ts';
 import { listProducts } from '../../catalog/listing.ts';
 import { getProductPage, getRelatedProducts } from '../../catalog/product-page.ts';
-import type { CatalogCache } from '../../cache/catalog-cache.ts';
 import type { ProductRepository } from '../../store/product-repository.ts';
-import { originOf, sendCachedRead, type HttpCachePolicy } from '../cached-reply.ts';
+import { originOf, replyFromCache, type CachedReads } from '../cached-reply.ts';
 import { notModified, problemResponse, serverProblems } from '../schemas/problem.ts';
 import { ListingPage, ListingQuery, ProductPage, ProductParams, RelatedProducts, RelatedQuery } from '../schemas/product.ts';
 
@@ -13,11 +12,10 @@ const notFound = problemResponse('The product does not exist or is not active');
 
 export interface ReadRouteOptions {
   repository: ProductRepository;
-  cache: CatalogCache;
-  httpCache: HttpCachePolicy;
+  reads: CachedReads;
 }
 
-export const productRoutes: FastifyPluginAsyncTypebox<ReadRouteOptions> = async (app, { repository, cache, httpCache }) => {
+export const productRoutes: FastifyPluginAsyncTypebox<ReadRouteOptions> = async (app, { repository, reads }) => {
   app.get(
     '/products',
     {
@@ -44,7 +42,7 @@ export const productRoutes: FastifyPluginAsyncTypebox<ReadRouteOptions> = async 
       // Every parameter, defaults included, in a fixed order: one key per distinct page.
       const key = `listing:${query.sort}:${query.limit}:${query.category ?? ''}:${query.brand ?? ''}:${query.minPrice ?? ''}:${query.maxPrice ?? ''}:${query.inStock ?? ''}:${query.cursor ?? ''}`;
       const load = originOf(reply, () => listProducts(repository, query), (page) => page.items.map((item) => productTag(item.id)));
-      return sendCachedRead(request, reply, await cache.read(key, listingTags(query), load), httpCache);
+      return replyFromCache(request, reply, reads, { key, tags: listingTags(query), load });
     },
   );
 
@@ -66,7 +64,7 @@ export const productRoutes: FastifyPluginAsyncTypebox<ReadRouteOptions> = async 
         () => getProductPage(repository, ref),
         (page) => [productTag(page.id), productTag(page.slug), categoryTag(page.category.id), ...(page.brand ? [brandTag(page.brand.slug)] : [])],
       );
-      return sendCachedRead(request, reply, await cache.read(`product:${ref}`, [productTag(ref)], load), httpCache);
+      return replyFromCache(request, reply, reads, { key: `product:${ref}`, tags: [productTag(ref)], load });
     },
   );
 
@@ -89,7 +87,7 @@ export const productRoutes: FastifyPluginAsyncTypebox<ReadRouteOptions> = async 
         async () => ({ items: await getRelatedProducts(repository, ref, request.query.limit) }),
         (related) => related.items.map((item) => productTag(item.id)),
       );
-      return sendCachedRead(request, reply, await cache.read(`related:${ref}:${request.query.limit}`, [productTag(ref)], load), httpCache);
+      return replyFromCache(request, reply, reads, { key: `related:${ref}:${request.query.limit}`, tags: [productTag(ref)], load });
     },
   );
 };
