@@ -68,6 +68,26 @@ describe('when a storefront or a CDN revalidates', () => {
     expect(second.body).toBe(first.body);
   });
 
+  it('then two spellings of one listing share one cached page, each answered from memory the second time', async () => {
+    const first = await catalog.app.inject('/products?sort=name&category=watches&limit=7');
+    const reordered = await catalog.app.inject('/products?limit=7&category=watches&sort=name');
+    expect(reordered.headers.etag).toBe(first.headers.etag);
+    expect(reordered.headers['x-cache']).toBe('HIT-NEAR');
+    // The same URL again: answered before parsing and validation, with the same bytes and headers.
+    const again = await catalog.app.inject('/products?sort=name&category=watches&limit=7');
+    expect(again.headers['x-cache']).toBe('HIT-NEAR');
+    expect(again.body).toBe(first.body);
+    expect(again.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('then a URL that failed validation is never answered from memory', async () => {
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      const response = await catalog.app.inject('/products?limit=500');
+      expect(response.statusCode).toBe(400);
+      expect(response.json().type).toBe('/problems/invalid-parameter');
+    }
+  });
+
   it('then requests for unknown ids reach PostgreSQL once per id, not once per request', async () => {
     const before = await loads(catalog, 'not_found');
     const responses = await Promise.all(Array.from({ length: 50 }, () => catalog.app.inject('/products/987654321')));
@@ -216,6 +236,10 @@ describe('when PostgreSQL is unreachable', () => {
       expect(Number(uncached.headers['retry-after'])).toBeGreaterThan(0);
       expect(uncached.json().type).toBe('/problems/service-unavailable');
 
+      // Further failures open the breaker: reads fail fast instead of waiting for connections.
+      for (let id = 8; id < 16; id += 1) expect((await catalog.app.inject(`/products/${id}`)).statusCode).toBe(503);
+      expect((await catalog.app.inject('/metrics')).body).toContain('catalog_breaker_state{dependency="postgres"} 2');
+
       await proxy.restore();
       let status = 0;
       for (let attempt = 0; attempt < 60 && status !== 200; attempt += 1) {
@@ -223,6 +247,7 @@ describe('when PostgreSQL is unreachable', () => {
         status = (await catalog.app.inject('/products/7')).statusCode;
       }
       expect(status).toBe(200);
+      expect((await catalog.app.inject('/metrics')).body).toContain('catalog_breaker_state{dependency="postgres"} 0');
       expect((await catalog.app.inject('/products/6')).headers['x-cache']).not.toBe('STALE');
     } finally {
       await proxy.close();
