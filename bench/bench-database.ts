@@ -3,20 +3,13 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { bundledFeedFiles, importProducts } from '../src/catalog/product-import.ts';
 import { loadConfig } from '../src/config.ts';
-import { createDatabase } from '../src/store/database.ts';
+import { createDatabase, ensureDatabase } from '../src/store/database.ts';
 import { migrate } from '../src/store/migrator.ts';
 
 const serverUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export async function prepareBenchDatabase(name = 'catalog_bench'): Promise<string> {
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
+  await ensureDatabase(serverUrl, name);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const log = pino({ level: 'warn' });

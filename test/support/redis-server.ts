@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from './free-port.ts';
 import type { Redis } from 'ioredis';
 
 /** A throwaway redis-server the test owns (it can be killed without touching the shared one). */
@@ -11,17 +11,6 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startRedisServer(port?: number, readyTimeoutMs = 5_000): Promise<RedisServer> {
   const chosen = port ?? (await freePort());
