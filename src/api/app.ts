@@ -1,21 +1,23 @@
 // buildApp(deps): the Fastify application with its dependencies handed in, so the server, the
 // tests and the OpenAPI writer all build the same thing.
-import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CatalogCache } from '../cache/catalog-cache.ts';
-import { observeRequestDurations } from '../observability/metrics.ts';
+import { createRequestDurations, observeRequestDurations } from '../observability/metrics.ts';
 import type { ProductRepository } from '../store/product-repository.ts';
-import { replyFromNearCache, type CachedReads, type HttpCachePolicy } from './cached-reply.ts';
+import type { CachedReads, HttpCachePolicy } from './cached-reply.ts';
+import { createHotPath } from './hot-path.ts';
 import { createHotUrls } from './hot-urls.ts';
 import { registerProblemHandlers, sendFrameworkProblem } from './problem-handler.ts';
 import { categoryRoutes } from './routes/categories.ts';
 import { healthRoutes, type Readiness } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { productRoutes } from './routes/products.ts';
+import { requestIdFor } from './request-id.ts';
 import { CategoryNode } from './schemas/category.ts';
 
 export interface AppDependencies {
@@ -27,17 +29,25 @@ export interface AppDependencies {
   metrics: Registry;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+// Node's default; Fastify sets it on servers it creates, and this one is made by serverFactory.
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 export async function buildApp(deps: AppDependencies) {
+  const reads: CachedReads = { cache: deps.cache, httpCache: deps.httpCache, hotUrls: createHotUrls() };
+  const durations = createRequestDurations(deps.metrics);
+  const hotPath = createHotPath({ reads, log: deps.log, durations });
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
-    // A caller's x-request-id is kept when it is safe to log; otherwise one is made up.
-    requestIdHeader: false,
-    genReqId: (request) => {
-      const given = request.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    // Fresh near-cache hits are answered before Fastify sees them; the rest is Fastify's.
+    serverFactory: (handler) => {
+      const server = createServer((request, response) => {
+        if (!hotPath.serve(request, response)) handler(request, response);
+      });
+      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      return server;
     },
+    requestIdHeader: false,
+    genReqId: (request) => requestIdFor(request.headers['x-request-id']),
     return503OnClosing: true,
     // Every route is in openapi.yaml; implicit HEAD routes would not be.
     exposeHeadRoutes: false,
@@ -46,14 +56,16 @@ export async function buildApp(deps: AppDependencies) {
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: true, useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const reads: CachedReads = { cache: deps.cache, httpCache: deps.httpCache, hotUrls: createHotUrls() };
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
-    // A fresh near-cache page for a URL seen before is sent from here (no parsing, no validation).
-    if (!replyFromNearCache(request, reply, reads)) done();
+    done();
+  });
+  app.addHook('preClose', (done) => {
+    hotPath.stop();
+    done();
   });
   registerProblemHandlers(app);
-  observeRequestDurations(app, deps.metrics);
+  observeRequestDurations(app, durations);
   app.addSchema(CategoryNode);
 
   await app.register(swagger, {

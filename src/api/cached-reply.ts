@@ -36,7 +36,7 @@ export interface CachedReads {
   hotUrls: HotUrls;
 }
 
-/** Answers from the cache (loading on a miss) and remembers the URL for the onRequest fast path. */
+/** Answers from the cache (loading on a miss) and remembers the URL for the hot path. */
 export async function replyFromCache(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -44,18 +44,8 @@ export async function replyFromCache(
   entry: { key: string; tags: readonly string[]; load: () => Promise<OriginResponse> },
 ): Promise<FastifyReply> {
   const read = await reads.cache.read(entry.key, entry.tags, entry.load);
-  if (read.response.status === 200) reads.hotUrls.remember(request.url, entry.key);
+  if (read.response.status === 200) reads.hotUrls.remember(request.url, { key: entry.key, route: request.routeOptions.url ?? request.url });
   return sendCachedRead(request, reply, read, reads.httpCache);
-}
-
-/** The fast path: a GET whose URL maps to a fresh near-cache page is answered here, or not at all (false). */
-export function replyFromNearCache(request: FastifyRequest, reply: FastifyReply, reads: CachedReads): boolean {
-  if (request.method !== 'GET') return false;
-  const key = reads.hotUrls.keyFor(request.url);
-  const read = key === undefined ? null : reads.cache.peek(key);
-  if (read?.response.status !== 200) return false;
-  sendCachedRead(request, reply, read, reads.httpCache);
-  return true;
 }
 
 export function sendCachedRead(request: FastifyRequest, reply: FastifyReply, read: CacheRead, policy: HttpCachePolicy): FastifyReply {
@@ -65,16 +55,21 @@ export function sendCachedRead(request: FastifyRequest, reply: FastifyReply, rea
     const { code, detail } = JSON.parse(response.body.toString()) as { code: ProblemCode; detail: string };
     throw new CatalogError(code, detail);
   }
-  const ageMs = Date.now() - response.storedAt;
-  const maxAge = read.stale ? 0 : Math.max(0, Math.floor((policy.freshTtlMs - ageMs) / 1000));
-  reply.headers({
+  reply.headers(cacheHeaders(read, policy));
+  if (matchesIfNoneMatch(request.headers['if-none-match'], response.etag)) return reply.code(304).send();
+  return reply.type('application/json; charset=utf-8').send(response.body);
+}
+
+/** ETag, Cache-Control from the entry's age, Surrogate-Key and X-Cache for a cached 200 or 304. */
+export function cacheHeaders(read: CacheRead, policy: HttpCachePolicy): Record<string, string> {
+  const { response } = read;
+  const maxAge = read.stale ? 0 : Math.max(0, Math.floor((policy.freshTtlMs - (Date.now() - response.storedAt)) / 1000));
+  return {
     etag: response.etag,
     'cache-control': `public, max-age=${maxAge}, stale-while-revalidate=${Math.floor((policy.maxStaleMs - policy.freshTtlMs) / 1000)}, stale-if-error=${Math.floor(policy.staleIfErrorMs / 1000)}`,
     'surrogate-key': response.surrogateKey,
     'x-cache': read.stale ? 'STALE' : read.tier === 'origin' ? 'MISS' : `HIT-${read.tier.toUpperCase()}`,
-  });
-  if (matchesIfNoneMatch(request.headers['if-none-match'], response.etag)) return reply.code(304).send();
-  return reply.type('application/json; charset=utf-8').send(response.body);
+  };
 }
 
 /** RFC 9110 If-None-Match: a list of entity tags or `*`, compared weakly. */

@@ -1,19 +1,25 @@
-// Request URLs already answered from the cache, each with its cache key. A GET for such a URL passed
-// validation before, so when its page is a fresh near-cache hit the bytes can be sent straight from
-// onRequest, skipping query parsing, validation and the handler: the hot path of hot listings.
+// Request URLs already answered 200 from the cache, each with its cache key and route. Such a URL
+// passed validation before, so when its page is a fresh near-cache hit it can be answered without
+// parsing or validating it again (see hot-path.ts).
 import { LRUCache } from 'lru-cache';
 
+export interface HotUrl {
+  key: string;
+  /** The route pattern, for the request-duration metric. */
+  route: string;
+}
+
 export interface HotUrls {
-  keyFor(url: string): string | undefined;
-  remember(url: string, key: string): void;
+  get(url: string): HotUrl | undefined;
+  remember(url: string, hot: HotUrl): void;
 }
 
 export function createHotUrls(maxBytes = 16 * 1024 * 1024): HotUrls {
-  const keys = new LRUCache<string, string>({ maxSize: maxBytes, sizeCalculation: (key, url) => 64 + 2 * (url.length + key.length) });
+  const urls = new LRUCache<string, HotUrl>({ maxSize: maxBytes, sizeCalculation: (hot, url) => 96 + 2 * (url.length + hot.key.length) });
   return {
-    keyFor: (url) => keys.get(url),
-    remember(url, key) {
-      if (keys.get(url) !== key) keys.set(url, key);
+    get: (url) => urls.get(url),
+    remember(url, hot) {
+      if (urls.get(url)?.key !== hot.key) urls.set(url, hot);
     },
   };
 }
