@@ -40,9 +40,7 @@ export async function buildApp(deps: AppDependencies) {
     loggerInstance: deps.log as FastifyBaseLogger,
     // Fresh near-cache hits are answered before Fastify sees them; the rest is Fastify's.
     serverFactory: (handler) => {
-      const server = createServer((request, response) => {
-        if (!hotPath.serve(request, response)) handler(request, response);
-      });
+      const server = createServer((request, response) => hotPath.serve(request, response, handler));
       server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
       return server;
     },

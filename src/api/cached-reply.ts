@@ -44,7 +44,7 @@ export async function replyFromCache(
   entry: { key: string; tags: readonly string[]; load: () => Promise<OriginResponse> },
 ): Promise<FastifyReply> {
   const read = await reads.cache.read(entry.key, entry.tags, entry.load);
-  if (read.response.status === 200) reads.hotUrls.remember(request.url, { key: entry.key, route: request.routeOptions.url ?? request.url });
+  if (read.response.status === 200) reads.hotUrls.remember(request.url, { key: entry.key, tags: entry.tags, route: request.routeOptions.url ?? request.url });
   return sendCachedRead(request, reply, read, reads.httpCache);
 }
 

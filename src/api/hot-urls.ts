@@ -5,6 +5,8 @@ import { LRUCache } from 'lru-cache';
 
 export interface HotUrl {
   key: string;
+  /** The entry's invalidation tags (the same for every request of this URL). */
+  tags: readonly string[];
   /** The route pattern, for the request-duration metric. */
   route: string;
 }

@@ -32,6 +32,11 @@ export interface CatalogCache {
    * takes `read`). Lets a hot request skip everything but sending bytes.
    */
   peek(key: string): CacheRead | null;
+  /**
+   * `peek`, else a fresh, current entry from Redis; null when anything more is needed (a load, a
+   * refresh, an invalidated or stale entry), which `read` then does. Never loads, never throws.
+   */
+  peekShared(key: string, tags: readonly string[]): Promise<CacheRead | null>;
   /** Invalidate every entry carrying any of these tags, in both tiers, on every pod, without scanning the keyspace. */
   invalidate(tags: readonly string[]): Promise<void>;
   close(): Promise<void>;
@@ -191,6 +196,15 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
     if (classify(entry.response, at) !== 'fresh') return null;
     nearHits.inc();
     return { response: entry.response, tier: 'near', stale: false };
+  }
+
+  async function peekShared(key: string, tags: readonly string[]): Promise<CacheRead | null> {
+    const hit = peek(key);
+    if (hit || !redisUsable()) return hit;
+    const found = await redisGet(key, tags);
+    const served = found ? judgeRedis(key, tags, found, false) : null;
+    if (served) metrics.lookups.inc({ tier: 'redis', result: 'hit' });
+    return served;
   }
 
   function read(key: string, tags: readonly string[], load: Loader): Promise<CacheRead> {
@@ -476,5 +490,5 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
     near?.clear();
   }
 
-  return { read, peek, invalidate, close };
+  return { read, peek, peekShared, invalidate, close };
 }

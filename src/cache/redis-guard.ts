@@ -24,9 +24,10 @@ export interface RedisGuard {
 export function createRedisGuard(redis: Redis, timeoutMs: number, options: RedisBreakerOptions = {}): RedisGuard {
   const breaker = new CircuitBreaker<[() => Promise<unknown>], unknown>((operation) => operation(), {
     name: 'redis',
-    // ioredis has its own commandTimeout when built by createRedisClient; this one also covers
-    // clients built elsewhere and multi-command operations.
-    timeout: timeoutMs,
+    // A client with its own commandTimeout (createRedisClient sets one) fails slow commands by
+    // itself; a second timer per call here would cost a setTimeout on every cache read. Clients
+    // built elsewhere get the breaker's timeout.
+    timeout: redis.options.commandTimeout ? false : timeoutMs,
     resetTimeout: options.resetTimeoutMs ?? 2_000,
     errorThresholdPercentage: options.errorThresholdPercentage ?? 50,
     volumeThreshold: options.volumeThreshold ?? 10,
