@@ -29,7 +29,7 @@ export interface AppDependencies {
   metrics: Registry;
 }
 
-// Node's default; Fastify sets it on servers it creates, and this one is made by serverFactory.
+// Fastify's default, which it sets only on servers it creates itself; this one comes from serverFactory.
 const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 export async function buildApp(deps: AppDependencies) {
@@ -38,7 +38,7 @@ export async function buildApp(deps: AppDependencies) {
   const hotPath = createHotPath({ reads, log: deps.log, durations });
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
-    // Fresh near-cache hits are answered before Fastify sees them; the rest is Fastify's.
+    // Fresh cached pages of URLs answered before are sent before Fastify sees them (hot-path.ts).
     serverFactory: (handler) => {
       const server = createServer((request, response) => hotPath.serve(request, response, handler));
       server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;

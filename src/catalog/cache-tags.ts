@@ -50,5 +50,5 @@ export function productChangeTags(before: ProductPlacement | null, after: Produc
 
 /** One spelling per entity: `007` and `7` name the same id, so they share a key and a tag. */
 export function canonicalRef(ref: string): string {
-  return /^\d+$/.test(ref) ? String(Number(ref)) : ref;
+  return /^\d{1,15}$/.test(ref) ? String(Number(ref)) : ref;
 }
