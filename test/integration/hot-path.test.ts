@@ -21,7 +21,8 @@ async function listening(env: Record<string, string> = {}) {
 
 async function durationCount(catalog: TestCatalog, route: string, status: string): Promise<number> {
   const metric = await catalog.readPath.metrics.getSingleMetric('http_request_duration_seconds')?.get();
-  const count = metric?.values.find((v) => v.metricName === 'http_request_duration_seconds_count' && v.labels.route === route && v.labels.status_code === status);
+  // Histogram values carry the series name (_bucket, _sum, _count) though the type does not say so.
+  const count = metric?.values.find((v) => (v as { metricName?: string }).metricName === 'http_request_duration_seconds_count' && v.labels.route === route && v.labels.status_code === status);
   return count?.value ?? 0;
 }
 
