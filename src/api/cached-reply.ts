@@ -60,13 +60,20 @@ export function sendCachedRead(request: FastifyRequest, reply: FastifyReply, rea
   return reply.type('application/json; charset=utf-8').send(response.body);
 }
 
-/** ETag, Cache-Control from the entry's age, Surrogate-Key and X-Cache for a cached 200 or 304. */
+/**
+ * ETag, Cache-Control, Surrogate-Key and X-Cache for a cached 200 or 304. Every lifetime is what is
+ * left of it at the entry's age, so a CDN never keeps a page longer than this service would.
+ */
 export function cacheHeaders(read: CacheRead, policy: HttpCachePolicy): Record<string, string> {
   const { response } = read;
-  const maxAge = read.stale ? 0 : Math.max(0, Math.floor((policy.freshTtlMs - (Date.now() - response.storedAt)) / 1000));
+  const ageMs = Date.now() - response.storedAt;
+  const secondsLeft = (untilMs: number) => Math.max(0, Math.floor((untilMs - ageMs) / 1000));
+  const maxAge = read.stale ? 0 : secondsLeft(policy.freshTtlMs);
+  const revalidateWindow = secondsLeft(policy.maxStaleMs) - maxAge;
+  const errorWindow = secondsLeft(policy.staleIfErrorMs) - maxAge;
   return {
     etag: response.etag,
-    'cache-control': `public, max-age=${maxAge}, stale-while-revalidate=${Math.floor((policy.maxStaleMs - policy.freshTtlMs) / 1000)}, stale-if-error=${Math.floor(policy.staleIfErrorMs / 1000)}`,
+    'cache-control': `public, max-age=${maxAge}, stale-while-revalidate=${revalidateWindow}, stale-if-error=${errorWindow}`,
     'surrogate-key': response.surrogateKey,
     'x-cache': read.stale ? 'STALE' : read.tier === 'origin' ? 'MISS' : `HIT-${read.tier.toUpperCase()}`,
   };
