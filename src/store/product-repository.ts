@@ -206,9 +206,12 @@ function toSummary(row: SummaryRow): ProductSummary {
   };
 }
 
-/** A category or brand is named by its id or its slug; a null parameter matches nothing. */
+/**
+ * A category or brand is named by its id (digits) or its slug (never all digits: see
+ * product-writer.ts), so exactly one row can match; a null parameter matches nothing.
+ */
 function refCondition(index: number): string {
-  return `slug = $${index}::text OR id = CASE WHEN $${index}::text ~ '^\\d{1,9}$' THEN $${index}::text::int END`;
+  return `CASE WHEN $${index}::text ~ '^\\d{1,9}$' THEN id = $${index}::text::int ELSE slug = $${index}::text END`;
 }
 
 function productCondition(ref: ProductRef): string {

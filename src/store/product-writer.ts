@@ -80,7 +80,7 @@ async function upsertCategories(client: pg.PoolClient, drafts: readonly ProductD
     const taken = new Set<string>();
     const slugs = [...paths.values()].map((path) => {
       // Two paths can spell one slug ("Men's" and "Mens"): the later one gets a number.
-      const base = slugify(path.join(' '), 120) || 'category';
+      const base = entitySlug(path.join(' '), 'category');
       let slug = base;
       for (let n = 2; taken.has(slug); n += 1) slug = `${base}-${n}`;
       taken.add(slug);
@@ -113,7 +113,7 @@ async function upsertCategories(client: pg.PoolClient, drafts: readonly ProductD
 async function upsertBrands(client: pg.PoolClient, drafts: readonly ProductDraft[], result: ProductWriteResult): Promise<Map<string, number>> {
   const bySlug = new Map<string, string>();
   for (const draft of drafts) {
-    const slug = draft.brand ? slugify(draft.brand, 120) : '';
+    const slug = draft.brand ? entitySlug(draft.brand, 'brand') : '';
     if (slug && !bySlug.has(slug)) bySlug.set(slug, draft.brand as string);
   }
   const inserted = await client.query(
@@ -153,7 +153,7 @@ async function upsertBatch(
       batch.map((d) => d.slug),
       batch.map((d) => d.name),
       batch.map((d) => d.description),
-      batch.map((d) => (d.brand ? brandIds.get(slugify(d.brand, 120)) ?? null : null)),
+      batch.map((d) => (d.brand ? brandIds.get(entitySlug(d.brand, 'brand')) ?? null : null)),
       batch.map((d) => categoryIds.get(categoryKey(d.categoryPath))),
       batch.map((d) => JSON.stringify(d.attributes)),
       batch.map((d) => JSON.stringify(d.images)),
@@ -200,6 +200,12 @@ function countWrites(counts: WriteCounts, rows: readonly { inserted: boolean }[]
   counts.inserted += inserted;
   counts.updated += rows.length - inserted;
   counts.unchanged += total - rows.length;
+}
+
+/** An all-digit slug would read as an id in `?brand=` and `?category=`, so it gets the kind appended. */
+function entitySlug(name: string, kind: 'brand' | 'category'): string {
+  const slug = slugify(name, 120) || kind;
+  return /^\d+$/.test(slug) ? `${slug}-${kind}` : slug;
 }
 
 function categoryKey(names: readonly string[]): string {
