@@ -2,7 +2,7 @@
 // a 503 problem (and the cache serves what it has) instead of queueing for a connection. The
 // breaker half-opens after resetTimeoutMs and closes on its own once queries succeed again.
 import CircuitBreaker from 'opossum';
-import type pg from 'pg';
+import pg from 'pg';
 import type { Registry } from 'prom-client';
 import { CatalogError } from '../catalog/catalog-error.ts';
 import { observeBreaker } from '../observability/breaker-metrics.ts';
@@ -24,14 +24,15 @@ export interface PostgresGuardOptions {
   registry?: Registry;
 }
 
-// SQLSTATE classes that say the database (not the query) is in trouble: connection exceptions,
-// insufficient resources, operator intervention (incl. statement timeout), system errors.
-const DEPENDENCY_CLASSES = new Set(['08', '53', '57', '58', 'XX']);
+// SQLSTATE classes that say the database (not the query) is in trouble: transaction rollback
+// (serialization failures, replica recovery conflicts), connection exceptions, insufficient
+// resources, operator intervention (incl. statement timeout), system errors.
+const DEPENDENCY_CLASSES = new Set(['40', '08', '53', '57', '58', 'XX']);
 
 export function isDatabaseUnavailable(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return DEPENDENCY_CLASSES.has(code.slice(0, 2));
-  // No SQLSTATE: a socket error, a connect timeout, a pool that was ended, or the breaker itself.
+  // Only the server's own errors carry a SQLSTATE; anything else (a socket error such as EPIPE, a
+  // connect timeout, a pool that was ended, the breaker itself) means the database is out of reach.
+  if (error instanceof pg.DatabaseError && typeof error.code === 'string') return DEPENDENCY_CLASSES.has(error.code.slice(0, 2));
   return true;
 }
 
