@@ -32,7 +32,7 @@ const EnvSchema = Type.Object({
   CACHE_MAX_STALE_MS: Type.Integer({ ...millis, default: 60_000 }),
   CACHE_STALE_IF_ERROR_MS: Type.Integer({ ...millis, default: 600_000 }),
   CACHE_MISS_TTL_MS: Type.Integer({ ...millis, default: 10_000 }),
-  CACHE_LOCK_TTL_MS: Type.Integer({ ...millis, default: 5000 }),
+  CACHE_LOCK_TTL_MS: Type.Integer({ ...millis, default: 10_000 }),
 
   SHUTDOWN_DELAY_MS: Type.Integer({ minimum: 0, maximum: 120_000, default: 0 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ ...millis, default: 10_000 }),
@@ -94,9 +94,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!(e.CACHE_FRESH_TTL_MS <= e.CACHE_MAX_STALE_MS && e.CACHE_MAX_STALE_MS <= e.CACHE_STALE_IF_ERROR_MS)) {
     throw new ConfigError('invalid configuration:\n  CACHE_FRESH_TTL_MS <= CACHE_MAX_STALE_MS <= CACHE_STALE_IF_ERROR_MS must hold');
   }
-  // A fill lock that expired before the load could finish would let a second pod load too.
-  if (e.CACHE_LOCK_TTL_MS <= e.DATABASE_STATEMENT_TIMEOUT_MS + e.DATABASE_CONNECT_TIMEOUT_MS) {
-    throw new ConfigError('invalid configuration:\n  CACHE_LOCK_TTL_MS must exceed DATABASE_STATEMENT_TIMEOUT_MS + DATABASE_CONNECT_TIMEOUT_MS');
+  // A fill lock that expired before the load could finish would let a second pod load too; a load
+  // runs at most two queries in a row (filters then page; related then existence).
+  if (e.CACHE_LOCK_TTL_MS <= 2 * (e.DATABASE_STATEMENT_TIMEOUT_MS + e.DATABASE_CONNECT_TIMEOUT_MS)) {
+    throw new ConfigError('invalid configuration:\n  CACHE_LOCK_TTL_MS must exceed 2 x (DATABASE_STATEMENT_TIMEOUT_MS + DATABASE_CONNECT_TIMEOUT_MS)');
   }
   return {
     host: e.HOST,

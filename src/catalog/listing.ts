@@ -92,7 +92,7 @@ export function decodeCursor(cursor: string, sort: ListingSort): ListingPosition
   }
   if (!Array.isArray(decoded) || decoded.length !== 3) throw new CatalogError('invalid-cursor', 'cursor is not one this service issued');
   const [cursorSort, sortKey, id] = decoded as unknown[];
-  if (typeof sortKey !== 'string' || sortKey.length > 600 || !Number.isSafeInteger(id) || (id as number) < 1) {
+  if (typeof sortKey !== 'string' || sortKey.length > 2000 || !Number.isSafeInteger(id) || (id as number) < 1) {
     throw new CatalogError('invalid-cursor', 'cursor is not one this service issued');
   }
   if (cursorSort !== sort) throw new CatalogError('invalid-cursor', `cursor belongs to sort "${String(cursorSort)}", not "${sort}"`);

@@ -25,6 +25,8 @@ export function createPool(url: string, config: DatabaseConfig, log: Logger, nam
     idle_in_transaction_session_timeout: config.statementTimeoutMs * 5,
     idleTimeoutMillis: 30_000,
     application_name: `catalog-service:${name}`,
+    // Listing cursors carry timestamps as the server prints them; ISO is what they are checked against.
+    options: '-c DateStyle=ISO',
   });
   // An idle client losing its server must not crash the process; the next checkout reconnects.
   pool.on('error', (error) => log.warn({ err: error, pool: name }, 'idle PostgreSQL connection failed'));

@@ -14,7 +14,7 @@ export interface TestCatalog {
 }
 
 export async function startTestCatalog(options: { databaseUrl?: string; env?: Record<string, string> } = {}): Promise<TestCatalog> {
-  const config = loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '10000', CACHE_LOCK_TTL_MS: '15000', ...options.env });
+  const config = loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '10000', CACHE_LOCK_TTL_MS: '30000', ...options.env });
   const database = createDatabase({ primary: options.databaseUrl ?? testDatabaseUrl() }, { ...testDatabaseConfig, ...pick(config) }, silentLog);
   const readPath = await createReadPath(config, database, silentLog);
   const app = await buildApp(readPath);

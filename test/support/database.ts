@@ -9,7 +9,7 @@ const serverUrl = new URL(process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@
 
 export const silentLog = pino({ level: 'silent' });
 
-export const testDatabaseConfig: DatabaseConfig = loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '10000', CACHE_LOCK_TTL_MS: '15000' }).database;
+export const testDatabaseConfig: DatabaseConfig = loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '10000', CACHE_LOCK_TTL_MS: '30000' }).database;
 
 /**
  * Databases are named per test run (the global setup picks the run id), so two runs at once on one

@@ -28,7 +28,7 @@ export const ListingQuery = Type.Object({
   inStock: Type.Optional(Type.Boolean({ description: 'Only products with (true) or without (false) stock' })),
   sort: Type.Enum([...LISTING_SORTS], { default: 'newest', description: 'Order of the listing' }),
   limit: Type.Integer({ minimum: 1, maximum: MAX_LISTING_LIMIT, default: DEFAULT_LISTING_LIMIT }),
-  cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,1024}$', description: 'nextCursor of the previous page' })),
+  cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,4096}$', description: 'nextCursor of the previous page' })),
 });
 
 export const ListingPage = Type.Object({
