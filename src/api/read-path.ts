@@ -9,7 +9,8 @@ import { createRedisClient, waitForRedisReady } from '../cache/redis-client.ts';
 import type { Config } from '../config.ts';
 import { createMetricsRegistry } from '../observability/metrics.ts';
 import type { Database } from '../store/database.ts';
-import { guardPostgres, type GuardedPostgres } from '../store/postgres-guard.ts';
+import type { PlacementSource } from '../catalog/product-invalidation.ts';
+import { guardPostgres } from '../store/postgres-guard.ts';
 import { createProductRepository, type ProductRepository } from '../store/product-repository.ts';
 import type { AppDependencies } from './app.ts';
 
@@ -17,7 +18,11 @@ import type { AppDependencies } from './app.ts';
 export const RESPONSE_SCHEMA_VERSION = 1;
 
 export interface ReadPath extends AppDependencies {
-  postgres: GuardedPostgres;
+  /**
+   * Where products sit, read from the primary: a replica that lags would name the tags of the
+   * product before the change (for the change pipeline's invalidateProduct).
+   */
+  placements: PlacementSource;
   redis: Redis | undefined;
   close(): Promise<void>;
 }
@@ -53,7 +58,7 @@ export async function createReadPath(config: Config, database: Database, log: Lo
     repository,
     cache,
     metrics,
-    postgres,
+    placements: createProductRepository({ pool: database.primary }),
     redis,
     httpCache: { freshTtlMs: settings.freshTtlMs, maxStaleMs: settings.maxStaleMs, staleIfErrorMs: settings.staleIfErrorMs },
     readiness: {

@@ -19,7 +19,9 @@ export async function invalidateProductChange(cache: Invalidator, before: Produc
 
 /**
  * For a change whose "before" was not captured (a price or stock update, a replayed event): the
- * product's current placement stands for both sides. A move between categories needs both.
+ * product's current placement stands for both sides. A move to another category or brand, or a new
+ * slug, needs both, or pages under the old names live until the 60 s bound. Read placements from
+ * the primary (ReadPath.placements).
  */
 export async function invalidateProduct(cache: Invalidator, source: PlacementSource, productId: number): Promise<string[]> {
   const placement = await source.findPlacement(productId);

@@ -80,12 +80,12 @@ describe('when a URL answered before is asked for again over HTTP', () => {
     const primary = server.catalog.database.primary;
     try {
       await primary.query('UPDATE variants SET stock = stock + 3 WHERE sku = $1', [sku]);
-      await invalidateProduct(server.catalog.readPath.cache, server.catalog.readPath.repository, 5);
+      await invalidateProduct(server.catalog.readPath.cache, server.catalog.readPath.placements, 5);
       const after = (await (await fetch(server.url + path)).json()) as { variants: { stock: number }[] };
       expect(after.variants[0]?.stock).toBe((before.variants[0]?.stock ?? 0) + 3);
     } finally {
       await primary.query('UPDATE variants SET stock = stock - 3 WHERE sku = $1', [sku]);
-      await invalidateProduct(server.catalog.readPath.cache, server.catalog.readPath.repository, 5);
+      await invalidateProduct(server.catalog.readPath.cache, server.catalog.readPath.placements, 5);
     }
   });
 });

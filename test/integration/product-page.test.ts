@@ -79,7 +79,7 @@ describe('when a shopper opens a product page', () => {
     try {
       await catalog.database.primary.query('UPDATE variants SET price_minor = 12345, stock = 0 WHERE sku = $1', [sku]);
       // The change pipeline's call: without it the page would be served from the cache.
-      await invalidateProduct(catalog.readPath.cache, catalog.readPath.repository, id);
+      await invalidateProduct(catalog.readPath.cache, catalog.readPath.placements, id);
       const after = (await catalog.app.inject(`/products/${id}`)).json();
       expect(after.variants[0]).toMatchObject({ price: 12345, stock: 0, inStock: false });
       expect(after.price).toMatchObject({ min: 12345, max: 12345 });
@@ -87,7 +87,7 @@ describe('when a shopper opens a product page', () => {
       expect(after.version).toBeGreaterThan(before.version);
     } finally {
       await catalog.database.primary.query('UPDATE variants SET price_minor = $2, stock = $3 WHERE sku = $1', [sku, original.rows[0]?.price_minor, original.rows[0]?.stock]);
-      await invalidateProduct(catalog.readPath.cache, catalog.readPath.repository, id);
+      await invalidateProduct(catalog.readPath.cache, catalog.readPath.placements, id);
     }
   });
 });

@@ -73,7 +73,7 @@ describe('when a storefront or a CDN revalidates', () => {
     const reordered = await catalog.app.inject('/products?limit=7&category=watches&sort=name');
     expect(reordered.headers.etag).toBe(first.headers.etag);
     expect(reordered.headers['x-cache']).toBe('HIT-NEAR');
-    // The same URL again: answered before parsing and validation, with the same bytes and headers.
+    // The same URL again: the same bytes from memory (over a socket the hot path would answer it; see hot-path.test.ts).
     const again = await catalog.app.inject('/products?sort=name&category=watches&limit=7');
     expect(again.headers['x-cache']).toBe('HIT-NEAR');
     expect(again.body).toBe(first.body);
@@ -133,7 +133,7 @@ describe('when a product changes', () => {
     const sku = before.variants[0].sku;
     try {
       await writer.database.primary.query('UPDATE variants SET price_minor = price_minor + 100 WHERE sku = $1', [sku]);
-      await invalidateProduct(writer.readPath.cache, writer.readPath.repository, 3);
+      await invalidateProduct(writer.readPath.cache, writer.readPath.placements, 3);
       // Pub/sub delivery to the other instance takes a moment; bounded wait.
       let after = before;
       for (let attempt = 0; attempt < 50 && after.version === before.version; attempt += 1) {
@@ -143,7 +143,7 @@ describe('when a product changes', () => {
       expect(after.variants[0].price).toBe(before.variants[0].price + 100);
     } finally {
       await writer.database.primary.query('UPDATE variants SET price_minor = price_minor - 100 WHERE sku = $1', [sku]);
-      await invalidateProduct(writer.readPath.cache, writer.readPath.repository, 3);
+      await invalidateProduct(writer.readPath.cache, writer.readPath.placements, 3);
     }
   });
 
