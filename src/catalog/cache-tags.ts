@@ -47,8 +47,3 @@ export function productChangeTags(before: ProductPlacement | null, after: Produc
   if (before?.listed !== after?.listed || !sameCategory) tags.add(CATEGORY_TREE);
   return [...tags];
 }
-
-/** One spelling per entity: `007` and `7` name the same id, so they share a key and a tag. */
-export function canonicalRef(ref: string): string {
-  return /^\d{1,15}$/.test(ref) ? String(Number(ref)) : ref;
-}

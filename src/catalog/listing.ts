@@ -63,11 +63,16 @@ export interface ListingSource {
   ): Promise<(ProductSummary & { sortKey: string })[]>;
 }
 
-export async function listProducts(source: ListingSource, query: ListingQuery): Promise<ListingPage> {
+/** The checks that need no data, so a bad request is refused before any cache or database work. */
+export function checkListingQuery(query: ListingQuery): ListingPosition | undefined {
   if (query.minPrice !== undefined && query.maxPrice !== undefined && query.minPrice > query.maxPrice) {
     throw new CatalogError('invalid-parameter', 'minPrice must not be greater than maxPrice');
   }
-  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.sort);
+  return query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.sort);
+}
+
+export async function listProducts(source: ListingSource, query: ListingQuery): Promise<ListingPage> {
+  const after = checkListingQuery(query);
   const filters = await source.resolveFilters(query);
   // One row more than the page tells whether another page exists, without counting.
   const rows = await source.listProducts(filters, query.sort, after, query.limit + 1);

@@ -1,6 +1,7 @@
 // A product page: the product with its variants and where it sits in the category tree, and the
 // products shown beside it.
 import { CatalogError } from './catalog-error.ts';
+import { isIdRef } from './entity-ref.ts';
 import type { ProductSummary } from './listing.ts';
 
 export interface CategoryRef {
@@ -52,8 +53,7 @@ export interface ProductPageSource {
 }
 
 export function parseProductRef(idOrSlug: string): ProductRef {
-  // Ids are bigints well inside 2^53; longer digit strings can only be slugs.
-  return /^\d{1,15}$/.test(idOrSlug) ? { id: Number(idOrSlug) } : { slug: idOrSlug };
+  return isIdRef(idOrSlug) ? { id: Number(idOrSlug) } : { slug: idOrSlug };
 }
 
 export async function getProductPage(source: ProductPageSource, idOrSlug: string): Promise<ProductPage> {

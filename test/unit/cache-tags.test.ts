@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalRef, listingTags, productChangeTags, type ProductPlacement } from '../../src/catalog/cache-tags.ts';
+import { listingTags, productChangeTags, type ProductPlacement } from '../../src/catalog/cache-tags.ts';
+import { canonicalRef } from '../../src/catalog/entity-ref.ts';
 
 const shorts: ProductPlacement = {
   id: 1,

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { brandTag, canonicalRef, categoryTag, listingTags, productTag } from '../../catalog/cache-tags.ts';
-import { listProducts } from '../../catalog/listing.ts';
+import { brandTag, categoryTag, listingTags, productTag } from '../../catalog/cache-tags.ts';
+import { canonicalRef } from '../../catalog/entity-ref.ts';
+import { checkListingQuery, listProducts } from '../../catalog/listing.ts';
 import { getProductPage, getRelatedProducts } from '../../catalog/product-page.ts';
 import type { ProductRepository } from '../../store/product-repository.ts';
 import { originOf, replyFromCache, type CachedReads } from '../cached-reply.ts';
@@ -39,6 +40,8 @@ export const productRoutes: FastifyPluginAsyncTypebox<ReadRouteOptions> = async 
         category: request.query.category === undefined ? undefined : canonicalRef(request.query.category),
         brand: request.query.brand === undefined ? undefined : canonicalRef(request.query.brand),
       };
+      // A malformed cursor or price range costs no cache lookup and no fill lock.
+      checkListingQuery(query);
       // Every parameter, defaults included, in a fixed order: one key per distinct page.
       const key = `listing:${query.sort}:${query.limit}:${query.category ?? ''}:${query.brand ?? ''}:${query.minPrice ?? ''}:${query.maxPrice ?? ''}:${query.inStock ?? ''}:${query.cursor ?? ''}`;
       const load = originOf(reply, () => listProducts(repository, query), (page) => page.items.map((item) => productTag(item.id)));
