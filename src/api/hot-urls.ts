@@ -1,6 +1,6 @@
-// Request URLs already answered 200 from the cache, each with its cache key and route. Such a URL
-// passed validation before, so when its page is a fresh near-cache hit it can be answered without
-// parsing or validating it again (see hot-path.ts).
+// Request URLs already answered 200 from the cache, each with its cache key, tags and route. Such a
+// URL passed validation before, so when its page is fresh in the near cache or in Redis it can be
+// answered without parsing or validating it again (see hot-path.ts).
 import { LRUCache } from 'lru-cache';
 
 export interface HotUrl {

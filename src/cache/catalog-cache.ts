@@ -33,8 +33,9 @@ export interface CatalogCache {
    */
   peek(key: string): CacheRead | null;
   /**
-   * `peek`, else a fresh, current entry from Redis; null when anything more is needed (a load, a
-   * refresh, an invalidated or stale entry), which `read` then does. Never loads, never throws.
+   * A fresh, current entry from Redis (for a caller whose `peek` missed); null when anything more
+   * is needed (a load, a refresh, an invalidated or stale entry), which `read` then does. Never
+   * loads, never throws; concurrent calls for one key share one Redis round trip.
    */
   peekShared(key: string, tags: readonly string[]): Promise<CacheRead | null>;
   /** Invalidate every entry carrying any of these tags, in both tiers, on every pod, without scanning the keyspace. */
@@ -71,7 +72,7 @@ export interface CatalogCacheOptions {
     /** Longest wait for another pod's fill before loading anyway. Default ttlMs + 1_000. */
     waitMs?: number;
   };
-  /** Timeout of each Redis operation (breaker timeout). Default 100. */
+  /** Timeout of each Redis operation, enforced by the breaker when the client has no commandTimeout of its own. Default 100. */
   redisCommandTimeoutMs?: number;
   redisBreaker?: RedisBreakerOptions;
   log?: Logger;
@@ -198,13 +199,16 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
     return { response: entry.response, tier: 'near', stale: false };
   }
 
-  async function peekShared(key: string, tags: readonly string[]): Promise<CacheRead | null> {
-    const hit = peek(key);
-    if (hit || !redisUsable()) return hit;
-    const found = await redisGet(key, tags);
-    const served = found ? judgeRedis(key, tags, found, false) : null;
-    if (served) metrics.lookups.inc({ tier: 'redis', result: 'hit' });
-    return served;
+  const sharedPeeks = createSingleFlight<CacheRead | null>();
+
+  function peekShared(key: string, tags: readonly string[]): Promise<CacheRead | null> {
+    if (!redisUsable()) return Promise.resolve(null);
+    return sharedPeeks.run(key, async () => {
+      const found = await redisGet(key, tags);
+      const served = found ? judgeRedis(key, tags, found, false) : null;
+      if (served) metrics.lookups.inc({ tier: 'redis', result: 'hit' });
+      return served;
+    }).promise;
   }
 
   function read(key: string, tags: readonly string[], load: Loader): Promise<CacheRead> {

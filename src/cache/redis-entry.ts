@@ -7,7 +7,7 @@ import type { KeySpace } from './key-space.ts';
  * A cached response as stored in Redis: a small binary header, then the body bytes untouched
  * (no base64, no JSON re-encoding), so a Redis hit costs one buffer slice.
  *
- *   u8  format (1)
+ *   u8  format (2)
  *   f64 storedAt (big-endian; the fill script compares it without decoding the rest)
  *   u16 status
  *   u8  etag length, etag (ASCII)
