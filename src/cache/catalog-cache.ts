@@ -28,14 +28,15 @@ export interface CatalogCache {
   /** Returns the response for `key`, calling `load` at most once per key across the whole fleet when it must be (re)fetched. */
   read(key: string, tags: readonly string[], load: () => Promise<OriginResponse>): Promise<CacheRead>;
   /**
-   * A fresh near-cache hit, answered with no I/O and no refresh due; null otherwise (the caller then
-   * takes `read`). Lets a hot request skip everything but sending bytes.
+   * A near-cache hit answered with no I/O: fresh, or stale while its refresh is already running;
+   * null otherwise (the caller then takes `read`). Lets a hot request skip everything but sending bytes.
    */
   peek(key: string): CacheRead | null;
   /**
-   * A fresh, current entry from Redis (for a caller whose `peek` missed); null when anything more
-   * is needed (a load, a refresh, an invalidated or stale entry), which `read` then does. Never
-   * loads, never throws; concurrent calls for one key share one Redis round trip.
+   * A current entry from Redis (for a caller whose `peek` missed): fresh, or stale while this pod's
+   * refresh of it is running; null when anything more is needed (a load, starting a refresh, an
+   * invalidated entry), which `read` then does. Never loads, never throws; concurrent calls for one
+   * key share one Redis round trip.
    */
   peekShared(key: string, tags: readonly string[]): Promise<CacheRead | null>;
   /** Invalidate every entry carrying any of these tags, in both tiers, on every pod, without scanning the keyspace. */
@@ -167,7 +168,15 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
   function classify(response: CachedResponse, at: number): 'fresh' | 'stale' | 'expired' {
     const age = at - response.storedAt;
     if (response.status === 404) return age < missTtlMs ? 'fresh' : 'expired';
-    return age < freshTtlMs ? 'fresh' : age < maxStaleMs ? 'stale' : 'expired';
+    return age < freshFor(response) ? 'fresh' : age < maxStaleMs ? 'stale' : 'expired';
+  }
+
+  /**
+   * 80-100 % of freshTtlMs, fixed per entry (its load time's milliseconds): pages loaded together,
+   * e.g. after a deploy, go stale over a spread instead of all refreshing from PostgreSQL at once.
+   */
+  function freshFor(response: CachedResponse): number {
+    return freshTtlMs * (0.8 + (0.2 * (response.storedAt % 1000)) / 1000);
   }
 
   /** Remaining lifetime of an entry as a stale-if-error copy (404s only live missTtlMs). */
@@ -189,14 +198,24 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
 
   const nearHits = metrics.lookups.labels('near', 'hit');
 
+  const nearStale = metrics.lookups.labels('near', 'stale');
+
   function peek(key: string): CacheRead | null {
     const entry = near?.get(key);
     if (!entry) return null;
     const at = now();
     if (redisUsable() && at - entry.checkedAt >= nearTtlMs) return null;
-    if (classify(entry.response, at) !== 'fresh') return null;
-    nearHits.inc();
-    return { response: entry.response, tier: 'near', stale: false };
+    const state = classify(entry.response, at);
+    // A stale copy is served only once its refresh is running; until then the caller takes `read`,
+    // which starts it.
+    if (state === 'expired' || (state === 'stale' && !refreshes.has(key))) return null;
+    if (state === 'stale') {
+      nearStale.inc();
+      metrics.staleServed.inc({ reason: 'revalidating' });
+    } else {
+      nearHits.inc();
+    }
+    return { response: entry.response, tier: 'near', stale: state === 'stale' };
   }
 
   const sharedPeeks = createSingleFlight<CacheRead | null>();
@@ -205,8 +224,9 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
     if (!redisUsable()) return Promise.resolve(null);
     return sharedPeeks.run(key, async () => {
       const found = await redisGet(key, tags);
-      const served = found ? judgeRedis(key, tags, found, false) : null;
-      if (served) metrics.lookups.inc({ tier: 'redis', result: 'hit' });
+      // As in peek: a stale entry only once this pod's refresh of it is running.
+      const served = found ? judgeRedis(key, tags, found, refreshes.has(key)) : null;
+      if (served) metrics.lookups.inc({ tier: 'redis', result: served.stale ? 'stale' : 'hit' });
       return served;
     }).promise;
   }
