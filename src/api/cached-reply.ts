@@ -48,7 +48,7 @@ export async function replyFromCache(
   return sendCachedRead(request, reply, read, reads.httpCache);
 }
 
-export function sendCachedRead(request: FastifyRequest, reply: FastifyReply, read: CacheRead, policy: HttpCachePolicy): FastifyReply {
+function sendCachedRead(request: FastifyRequest, reply: FastifyReply, read: CacheRead, policy: HttpCachePolicy): FastifyReply {
   const { response } = read;
   if (response.status === 404) {
     // Rebuilt per request: a problem names this request's id and path.

@@ -4,7 +4,6 @@
  * channel do not, so pods of two versions in a rolling deploy still invalidate each other.
  */
 export interface KeySpace {
-  readonly prefix: string;
   entry(key: string): string;
   lock(key: string): string;
   tag(tag: string): string;
@@ -15,7 +14,6 @@ export interface KeySpace {
 export function createKeySpace(keyPrefix: string, schemaVersion: string | number): KeySpace {
   const versioned = `${keyPrefix}v${schemaVersion}:`;
   return {
-    prefix: keyPrefix,
     entry: (key) => `${versioned}entry:${key}`,
     lock: (key) => `${versioned}lock:${key}`,
     tag: (tag) => `${keyPrefix}tag:${tag}`,

@@ -16,7 +16,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export function createPool(url: string, config: DatabaseConfig, log: Logger, name: string): pg.Pool {
+function createPool(url: string, config: DatabaseConfig, log: Logger, name: string): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max: config.poolMax,
