@@ -11,6 +11,7 @@ import { createMetricsRegistry } from '../observability/metrics.ts';
 import type { Database } from '../store/database.ts';
 import type { PlacementSource } from '../catalog/product-invalidation.ts';
 import { guardPostgres } from '../store/postgres-guard.ts';
+import { preparedStatements } from '../store/prepared-statements.ts';
 import { createProductRepository, type ProductRepository } from '../store/product-repository.ts';
 import type { AppDependencies } from './app.ts';
 
@@ -28,7 +29,7 @@ export interface ReadPath extends AppDependencies {
 }
 
 export async function createReadPath(config: Config, database: Database, log: Logger, metrics: Registry = createMetricsRegistry()): Promise<ReadPath> {
-  const postgres = guardPostgres(database.read, {
+  const postgres = guardPostgres(preparedStatements(database.read), {
     timeoutMs: config.database.statementTimeoutMs + config.database.connectTimeoutMs + 500,
     registry: metrics,
   });
