@@ -5,11 +5,13 @@ import type { KeySpace } from './key-space.ts';
 
 /**
  * The pod's one pub/sub connection: invalidations (drop near copies at once) and fill
- * notifications (wake readers waiting for another pod's fill instead of polling blindly).
+ * notifications (wake readers waiting for another pod's fill instead of polling blindly). Each key
+ * has its own fill channel, subscribed only while a reader here waits for it: refreshes fill
+ * thousands of keys a second that nobody waits for, and those messages reach no pod.
  */
 export interface CacheSubscriber {
-  /** Resolves when a fill of entryKey is announced or after ms, whichever comes first. */
-  waitForFill(entryKey: string, ms: number): Promise<void>;
+  /** Resolves when a fill of the cache key is announced or after ms, whichever comes first. */
+  waitForFill(key: string, ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -37,31 +39,39 @@ export function createCacheSubscriber(options: {
     lastError = '';
   });
 
+  const subscribeFailed = (error: unknown): void => log.warn({ err: error }, 'cache subscriber could not subscribe');
+  // Waiters by fill channel. Commands on one connection run in order, so an UNSUBSCRIBE followed by
+  // a SUBSCRIBE for the next waiter leaves the channel subscribed.
   const waiters = new Map<string, Set<() => void>>();
   subscriber.on('message', (channel: string, message: string) => {
-    if (channel === keys.fillChannel) {
-      const wake = waiters.get(message);
-      if (wake) for (const resolve of [...wake]) resolve();
-    } else if (channel === keys.invalidationChannel) {
+    if (channel === keys.invalidationChannel) {
       const tags = decodeInvalidation(message);
       if (tags.length > 0) onInvalidate(tags);
+      return;
     }
+    const wake = waiters.get(channel);
+    if (wake) for (const resolve of [...wake]) resolve();
   });
-  subscriber.subscribe(keys.invalidationChannel, keys.fillChannel).catch((error: unknown) => {
-    log.warn({ err: error }, 'cache subscriber could not subscribe');
-  });
+  subscriber.subscribe(keys.invalidationChannel).catch(subscribeFailed);
 
   let closed = false;
   return {
-    waitForFill(entryKey, ms) {
+    waitForFill(key, ms) {
       if (closed) return Promise.resolve();
+      const channel = keys.fillChannel(key);
       return new Promise<void>((resolve) => {
-        let set = waiters.get(entryKey);
-        if (!set) waiters.set(entryKey, (set = new Set()));
+        let set = waiters.get(channel);
+        if (!set) {
+          waiters.set(channel, (set = new Set()));
+          subscriber.subscribe(channel).catch(subscribeFailed);
+        }
         const done = (): void => {
           clearTimeout(timer);
           set.delete(done);
-          if (set.size === 0 && waiters.get(entryKey) === set) waiters.delete(entryKey);
+          if (set.size === 0 && waiters.get(channel) === set) {
+            waiters.delete(channel);
+            if (!closed) subscriber.unsubscribe(channel).catch(() => undefined);
+          }
           resolve();
         };
         const timer = setTimeout(done, Math.max(0, ms));

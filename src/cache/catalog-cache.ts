@@ -364,7 +364,7 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
         log.warn({ key }, 'gave up waiting for another pod to fill; loading');
         return loadAndStore(key, tags, load, current, copy);
       }
-      await subscriber?.waitForFill(keys.entry(key), Math.min(delay, remaining));
+      await subscriber?.waitForFill(key, Math.min(delay, remaining));
       delay = Math.min(delay * 2, MAX_POLL_MS);
       const found = await redisGet(key, tags);
       if (!found) return loadAndStore(key, tags, load, current, copy);

@@ -8,7 +8,8 @@ export interface KeySpace {
   lock(key: string): string;
   tag(tag: string): string;
   readonly invalidationChannel: string;
-  readonly fillChannel: string;
+  /** Where a fill of this key is announced; only pods waiting for that key subscribe to it. */
+  fillChannel(key: string): string;
 }
 
 export function createKeySpace(keyPrefix: string, schemaVersion: string | number): KeySpace {
@@ -18,6 +19,6 @@ export function createKeySpace(keyPrefix: string, schemaVersion: string | number
     lock: (key) => `${versioned}lock:${key}`,
     tag: (tag) => `${keyPrefix}tag:${tag}`,
     invalidationChannel: `${keyPrefix}invalidate`,
-    fillChannel: `${versioned}filled`,
+    fillChannel: (key) => `${versioned}filled:${key}`,
   };
 }

@@ -21,6 +21,7 @@ export function createRedisClient(url: string, options: RedisClientOptions = {})
   const maxDelay = options.maxReconnectDelayMs ?? 2_000;
   const client = new Redis(url, {
     enableOfflineQueue: false,
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     commandTimeout: options.commandTimeoutMs ?? 100,
