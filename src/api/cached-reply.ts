@@ -14,13 +14,16 @@ export interface HttpCachePolicy {
 
 /**
  * A loader for the cache: runs `produce`, serializes its result with the route's response schema,
- * and turns a not-found into a cacheable 404 (so unknown ids stop reaching PostgreSQL).
+ * and turns a not-found into a cacheable 404 (so unknown ids stop reaching PostgreSQL). It keeps the
+ * route's serializer, not the reply, so the hot path can run it for later requests of the same URL.
  */
 export function originOf<T extends object>(reply: FastifyReply, produce: () => Promise<T>, surrogateKeys: (value: T) => string[]): () => Promise<OriginResponse> {
+  const serialize = reply.getSerializationFunction('200');
+  if (!serialize) throw new Error(`route ${reply.request.routeOptions.url ?? ''} has no 200 response schema`);
   return async () => {
     try {
       const value = await produce();
-      return { status: 200, body: Buffer.from(reply.serializeInput(value as Record<string, unknown>, '200') as string), surrogateKeys: surrogateKeys(value) };
+      return { status: 200, body: Buffer.from(serialize(value as Record<string, unknown>)), surrogateKeys: surrogateKeys(value) };
     } catch (error) {
       if (error instanceof CatalogError && error.status === 404) {
         return { status: 404, body: Buffer.from(JSON.stringify({ code: error.code, detail: error.message })) };
@@ -44,7 +47,7 @@ export async function replyFromCache(
   entry: { key: string; tags: readonly string[]; load: () => Promise<OriginResponse> },
 ): Promise<FastifyReply> {
   const read = await reads.cache.read(entry.key, entry.tags, entry.load);
-  if (read.response.status === 200) reads.hotUrls.remember(request.url, { key: entry.key, tags: entry.tags, route: request.routeOptions.url ?? request.url });
+  if (read.response.status === 200) reads.hotUrls.remember(request.url, { ...entry, route: request.routeOptions.url ?? request.url });
   return sendCachedRead(request, reply, read, reads.httpCache);
 }
 

@@ -1,7 +1,8 @@
 // The cache in front of the framework: a GET for a URL answered 200 before, whose page is fresh in
 // the near cache or in Redis, is written straight to the socket with the same headers the routes
 // send (request id, ETag/304, Cache-Control, Surrogate-Key), counted in the same duration metric.
-// Everything else (a miss, a stale or invalidated page, a URL never seen, not a GET) goes to Fastify.
+// A stale page is sent the same way, its refresh started with the loader kept for the URL. Everything
+// else (a miss, an invalidated or expired page, a URL never seen, not a GET) goes to Fastify.
 // Profiling hot listings showed Fastify's per-request work (request and reply objects, query
 // parsing and validation, hooks) costing several times the cache lookup; see docs/caching.md.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -52,13 +53,13 @@ export function createHotPath(deps: { reads: CachedReads; log: Logger; durations
       const hot = stopped || request.method !== 'GET' || request.url === undefined ? undefined : reads.hotUrls.get(request.url);
       if (!hot) return next(request, response);
       const started = performance.now();
-      const near = reads.cache.peek(hot.key);
+      const near = reads.cache.peek(hot.key, hot.tags, hot.load);
       if (near) {
         if (!send(request, response, near, hot.route, started)) next(request, response);
         return;
       }
       // Not fresh in memory: one Redis round trip may still answer it without the framework.
-      reads.cache.peekShared(hot.key, hot.tags).then(
+      reads.cache.peekShared(hot.key, hot.tags, hot.load).then(
         (shared) => {
           if (!shared || !send(request, response, shared, hot.route, started)) next(request, response);
         },

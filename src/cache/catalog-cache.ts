@@ -28,17 +28,18 @@ export interface CatalogCache {
   /** Returns the response for `key`, calling `load` at most once per key across the whole fleet when it must be (re)fetched. */
   read(key: string, tags: readonly string[], load: () => Promise<OriginResponse>): Promise<CacheRead>;
   /**
-   * A near-cache hit answered with no I/O: fresh, or stale while its refresh is already running;
-   * null otherwise (the caller then takes `read`). Lets a hot request skip everything but sending bytes.
+   * A near-cache hit answered with no I/O: fresh, or stale (its refresh with `load` started in the
+   * background, as `read` would); null otherwise (the caller then takes `read`). Lets a hot request
+   * skip everything but sending bytes.
    */
-  peek(key: string): CacheRead | null;
+  peek(key: string, tags: readonly string[], load: Loader): CacheRead | null;
   /**
-   * A current entry from Redis (for a caller whose `peek` missed): fresh, or stale while this pod's
-   * refresh of it is running; null when anything more is needed (a load, starting a refresh, an
-   * invalidated entry), which `read` then does. Never loads, never throws; concurrent calls for one
-   * key share one Redis round trip.
+   * A current entry from Redis (for a caller whose `peek` missed): fresh, or stale with its refresh
+   * started; null when anything more is needed (a load, an invalidated or expired entry), which
+   * `read` then does. Never waits for a load, never throws; concurrent calls for one key share one
+   * Redis round trip.
    */
-  peekShared(key: string, tags: readonly string[]): Promise<CacheRead | null>;
+  peekShared(key: string, tags: readonly string[], load: Loader): Promise<CacheRead | null>;
   /** Invalidate every entry carrying any of these tags, in both tiers, on every pod, without scanning the keyspace. */
   invalidate(tags: readonly string[]): Promise<void>;
   close(): Promise<void>;
@@ -200,33 +201,24 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
 
   const nearStale = metrics.lookups.labels('near', 'stale');
 
-  function peek(key: string): CacheRead | null {
+  function peek(key: string, tags: readonly string[], load: Loader): CacheRead | null {
     const entry = near?.get(key);
-    if (!entry) return null;
-    const at = now();
-    if (redisUsable() && at - entry.checkedAt >= nearTtlMs) return null;
-    const state = classify(entry.response, at);
-    // A stale copy is served only once its refresh is running; until then the caller takes `read`,
-    // which starts it.
-    if (state === 'expired' || (state === 'stale' && !refreshes.has(key))) return null;
-    if (state === 'stale') {
-      nearStale.inc();
-      metrics.staleServed.inc({ reason: 'revalidating' });
-    } else {
-      nearHits.inc();
-    }
-    return { response: entry.response, tier: 'near', stale: state === 'stale' };
+    return entry ? serveNear(key, tags, load, entry, now()) : null;
   }
 
   const sharedPeeks = createSingleFlight<CacheRead | null>();
 
-  function peekShared(key: string, tags: readonly string[]): Promise<CacheRead | null> {
+  function peekShared(key: string, tags: readonly string[], load: Loader): Promise<CacheRead | null> {
     if (!redisUsable()) return Promise.resolve(null);
     return sharedPeeks.run(key, async () => {
       const found = await redisGet(key, tags);
-      // As in peek: a stale entry only once this pod's refresh of it is running.
-      const served = found ? judgeRedis(key, tags, found, refreshes.has(key)) : null;
-      if (served) metrics.lookups.inc({ tier: 'redis', result: served.stale ? 'stale' : 'hit' });
+      const served = found ? judgeRedis(key, tags, found, true) : null;
+      if (!served) return null;
+      metrics.lookups.inc({ tier: 'redis', result: served.stale ? 'stale' : 'hit' });
+      if (served.stale) {
+        metrics.staleServed.inc({ reason: 'revalidating' });
+        refreshInBackground(key, tags, load, { response: served.response, tier: 'redis' });
+      }
       return served;
     }).promise;
   }
@@ -243,6 +235,7 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
     return flight.promise;
   }
 
+  /** A near entry young enough to serve (a stale one starts its refresh); null when Redis or the origin must be asked. */
   function serveNear(key: string, tags: readonly string[], load: Loader, entry: NearEntry, at: number): CacheRead | null {
     const { response } = entry;
     // With Redis as the shared truth a near copy is trusted only briefly; without it, the near
@@ -250,15 +243,18 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
     if (redisUsable() && at - entry.checkedAt >= nearTtlMs) return null;
     const state = classify(response, at);
     if (state === 'expired') return null;
-    const stale = state === 'stale';
-    if (stale && at >= entry.refreshAfter) {
+    if (state === 'fresh') {
+      nearHits.inc();
+      return { response, tier: 'near', stale: false };
+    }
+    if (at >= entry.refreshAfter) {
       // At most one revalidation attempt per key per nearTtlMs from near hits.
       entry.refreshAfter = at + nearTtlMs;
       refreshInBackground(key, tags, load, { response, tier: 'near' });
     }
-    metrics.lookups.inc({ tier: 'near', result: stale ? 'stale' : 'hit' });
-    if (stale) metrics.staleServed.inc({ reason: 'revalidating' });
-    return { response, tier: 'near', stale };
+    nearStale.inc();
+    metrics.staleServed.inc({ reason: 'revalidating' });
+    return { response, tier: 'near', stale: true };
   }
 
   async function lookup(key: string, tags: readonly string[], load: Loader, nearEntry: NearEntry | null): Promise<CacheRead> {

@@ -85,12 +85,13 @@ export const productRoutes: FastifyPluginAsyncTypebox<ReadRouteOptions> = async 
     },
     async (request, reply) => {
       const ref = canonicalRef(request.params.idOrSlug);
+      const { limit } = request.query;
       const load = originOf(
         reply,
-        async () => ({ items: await getRelatedProducts(repository, ref, request.query.limit) }),
+        async () => ({ items: await getRelatedProducts(repository, ref, limit) }),
         (related) => related.items.map((item) => productTag(item.id)),
       );
-      return replyFromCache(request, reply, reads, { key: `related:${ref}:${request.query.limit}`, tags: [productTag(ref)], load });
+      return replyFromCache(request, reply, reads, { key: `related:${ref}:${limit}`, tags: [productTag(ref)], load });
     },
   );
 };
