@@ -6,10 +6,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { createCatalogCache } from '../../src/cache/catalog-cache.ts';
 import type { CatalogCache, CatalogCacheOptions, OriginResponse } from '../../src/cache/catalog-cache.ts';
 import { toCachedResponse } from '../../src/cache/cached-response.ts';
+import { createCacheSubscriber } from '../../src/cache/cache-subscriber.ts';
 import { createKeySpace } from '../../src/cache/key-space.ts';
 import { createEntryStore } from '../../src/cache/redis-entry.ts';
 import { createRedisClient, waitForRedisReady } from '../../src/cache/redis-client.ts';
 import { deleteKeysWithPrefix } from '../support/redis-server.ts';
+import { silentLog } from '../support/database.ts';
 
 // The shared Redis also serves other projects: everything lives under this prefix and only
 // these keys are deleted afterwards.
@@ -318,5 +320,55 @@ describe('catalog cache on a shared Redis', () => {
     expect(await metricValue(registry, 'catalog_cache_loads_total', { result: 'ok' })).toBe(1);
     expect(await metricValue(registry, 'catalog_cache_lookups_total', { tier: 'redis', result: 'hit' })).toBe(1);
     expect(await metricValue(registry, 'catalog_breaker_state', { dependency: 'redis' })).toBe(0);
+  });
+});
+
+describe('Redis round trips', () => {
+  it('when many entries are looked up in one event-loop turn, then they go as one pipeline and each gets its own entry', async () => {
+    // Not in clients: this test disconnects it itself.
+    const redis = createRedisClient(REDIS_URL, { commandTimeoutMs: 2_000 });
+    expect(await waitForRedisReady(redis, 5_000)).toBe(true);
+    const store = createEntryStore(redis, createKeySpace(keyPrefix, 1));
+    const ids = Array.from({ length: 30 }, (_, i) => i + 1);
+    for (const id of ids) {
+      const response = toCachedResponse({ status: 200, body: Buffer.from(`{"id":${id}}`) }, [`product:${id}`], 1_000 + id);
+      expect(await store.write(`product:${id}`, { response, generations: [0] }, 10_000)).toBe(true);
+    }
+    await admin.incr(createKeySpace(keyPrefix, 1).tag('product:7'));
+
+    const pipelines = vi.spyOn(redis, 'pipeline');
+    const found = await Promise.all([...ids, 999].map((id) => store.get(`product:${id}`, [`product:${id}`])));
+    expect(pipelines).toHaveBeenCalledTimes(1);
+    ids.forEach((id, i) => expect(found[i]?.entry?.response.body.toString()).toBe(`{"id":${id}}`));
+    expect(found[6]?.generations).toEqual([1]);
+    expect(found[30]).toEqual({ entry: null, generations: [0] });
+
+    // A failed pipeline fails each lookup in it, and the next turn starts a new one.
+    redis.disconnect();
+    const failed = await Promise.allSettled(ids.slice(0, 3).map((id) => store.get(`product:${id}`, [`product:${id}`])));
+    expect(failed.every((result) => result.status === 'rejected')).toBe(true);
+  });
+
+  it('when a reader waits for a fill, then only that key\'s channel is subscribed, the fill wakes it, and the channel is dropped after', async () => {
+    const keys = createKeySpace(keyPrefix, 1);
+    const subscriberClient = createRedisClient(REDIS_URL, { commandTimeoutMs: 2_000 });
+    clients.push(subscriberClient);
+    const subscriber = createCacheSubscriber({ redis: subscriberClient, keys, log: silentLog, onInvalidate: () => undefined });
+    try {
+      const store = createEntryStore(admin, keys);
+      const subscribers = async (key: string) => (await admin.pubsub('NUMSUB', keys.fillChannel(key)))[1];
+
+      const started = Date.now();
+      const woken = subscriber.waitForFill('product:21', 10_000);
+      await vi.waitFor(async () => expect(await subscribers('product:21')).toBe(1), { timeout: 2_000, interval: 10 });
+      expect(await subscribers('product:22')).toBe(0);
+      const response = toCachedResponse({ status: 200, body: Buffer.from('{"id":21}') }, ['product:21'], Date.now());
+      await store.write('product:21', { response, generations: [0] }, 10_000);
+      await woken;
+      expect(Date.now() - started).toBeLessThan(5_000);
+      await vi.waitFor(async () => expect(await subscribers('product:21')).toBe(0), { timeout: 2_000, interval: 10 });
+    } finally {
+      await subscriber.close();
+    }
   });
 });

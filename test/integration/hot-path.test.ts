@@ -2,7 +2,7 @@
 // listen on a port and use fetch.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { invalidateProduct } from '../../src/catalog/product-invalidation.ts';
 import { startTestCatalog, type TestCatalog } from '../support/catalog-app.ts';
 import { deleteKeysWithPrefix } from '../support/redis-server.ts';
@@ -99,5 +99,42 @@ describe('when the near cache is off and Redis holds the page', () => {
     const second = await fetch(`${server.url}/products/9`);
     expect(second.headers.get('x-cache')).toBe('HIT-REDIS');
     expect(await second.text()).toBe(body);
+  });
+});
+
+async function loadCount(catalog: TestCatalog): Promise<number> {
+  const metric = await catalog.readPath.metrics.getSingleMetric('catalog_cache_loads_total')?.get();
+  return (metric?.values ?? []).reduce((sum, value) => sum + value.value, 0);
+}
+
+describe.each([
+  ['near cache', {}],
+  ['Redis', { CACHE_NEAR_ENABLED: 'false' }],
+])('when a page cached in the %s goes stale', (_tier, env) => {
+  it('then the hot path serves the old page at once, starts one refresh, and the next requests get the new page', async () => {
+    const server = await listening({ ...env, CACHE_FRESH_TTL_MS: '300' });
+    const path = '/products/11';
+    const read = async () => {
+      const response = await fetch(server.url + path);
+      const page = (await response.json()) as { variants: { sku: string; stock: number }[] };
+      return { cache: response.headers.get('x-cache'), stock: page.variants[0]?.stock ?? -1, sku: page.variants[0]?.sku };
+    };
+    const before = await read();
+    expect((await read()).cache).toMatch(/^HIT-/);
+    const primary = server.catalog.database.primary;
+    // Changed without an invalidation: only the page's age can bring the new stock in.
+    await primary.query('UPDATE variants SET stock = stock + 5 WHERE sku = $1', [before.sku]);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const loadsBefore = await loadCount(server.catalog);
+      const stale = await Promise.all(Array.from({ length: 20 }, read));
+      expect(stale.every((page) => page.cache === 'STALE' || page.stock === before.stock + 5)).toBe(true);
+      expect(stale[0]).toMatchObject({ cache: 'STALE', stock: before.stock });
+      await vi.waitFor(async () => expect(await read()).toMatchObject({ stock: before.stock + 5, cache: expect.stringMatching(/^HIT-/) }), { timeout: 3_000, interval: 20 });
+      expect(await loadCount(server.catalog)).toBe(loadsBefore + 1);
+    } finally {
+      await primary.query('UPDATE variants SET stock = stock - 5 WHERE sku = $1', [before.sku]);
+      await invalidateProduct(server.catalog.readPath.cache, server.catalog.readPath.placements, 11);
+    }
   });
 });
