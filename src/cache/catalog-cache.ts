@@ -238,9 +238,16 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
   /** A near entry young enough to serve (a stale one starts its refresh); null when Redis or the origin must be asked. */
   function serveNear(key: string, tags: readonly string[], load: Loader, entry: NearEntry, at: number): CacheRead | null {
     const { response } = entry;
-    // With Redis as the shared truth a near copy is trusted only briefly; without it, the near
-    // cache is the only tier and age alone decides. Never past the price bound either way.
-    if (redisUsable() && at - entry.checkedAt >= nearTtlMs) return null;
+    // With Redis as the shared truth a near copy is trusted for nearTtlMs since Redis last vouched
+    // for it; without Redis, the near cache is the only tier and age alone decides. Never past the
+    // price bound either way.
+    if (redisUsable() && at - entry.checkedAt >= nearTtlMs) {
+      // For one more nearTtlMs the copy is still served while a single background lookup asks Redis
+      // again, so the requests of a hot page never queue behind that round trip. Invalidations
+      // arrive by pub/sub at once; this only bounds one missed while the subscriber reconnects.
+      if (at - entry.checkedAt >= 2 * nearTtlMs) return null;
+      recheckNear(key, tags, load, entry);
+    }
     const state = classify(response, at);
     if (state === 'expired') return null;
     if (state === 'fresh') {
@@ -255,6 +262,21 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
     nearStale.inc();
     metrics.staleServed.inc({ reason: 'revalidating' });
     return { response, tier: 'near', stale: true };
+  }
+
+  /** The background lookup of serveNear: a current Redis entry replaces the near copy (judgeRedis). */
+  function recheckNear(key: string, tags: readonly string[], load: Loader, entry: NearEntry): void {
+    if (sharedPeeks.has(key)) return;
+    void sharedPeeks.run(key, async () => {
+      const found = await redisGet(key, tags);
+      if (!found) return null; // Redis failed: the copy keeps its grace, then read() decides
+      const served = judgeRedis(key, tags, found, true);
+      // Invalidated, expired or gone in Redis: stop serving the near copy without asking (read()
+      // still keeps it as the stale-if-error fallback).
+      if (!served) entry.checkedAt = -Infinity;
+      else if (served.stale) refreshInBackground(key, tags, load, { response: served.response, tier: 'redis' });
+      return served;
+    }).promise;
   }
 
   async function lookup(key: string, tags: readonly string[], load: Loader, nearEntry: NearEntry | null): Promise<CacheRead> {

@@ -4,8 +4,8 @@ import type { CachedResponse } from './cached-response.ts';
 /** A ready-to-send response held in process, plus when it was last confirmed by Redis or the origin. */
 export interface NearEntry {
   readonly response: CachedResponse;
-  /** Epoch ms when Redis or the origin last vouched for this entry. */
-  readonly checkedAt: number;
+  /** Epoch ms when Redis or the origin last vouched for this entry (-Infinity once Redis disowned it). */
+  checkedAt: number;
   /** Earliest epoch ms at which a hit may start another background refresh (bounds retries). */
   refreshAfter: number;
 }

@@ -191,6 +191,32 @@ describe('catalog cache on a shared Redis', () => {
     expect(other.state.calls).toBe(1);
   });
 
+  it('when a near copy is due for its Redis check, then it is still served while one background lookup asks, and dropped from trust if Redis disowns it', async () => {
+    const { cache, registry } = await pod({ near: { enabled: true, ttlMs: 200, maxBytes: 1_000_000 } });
+    const { state, load } = origin('{"id":12,"price":1}', 5);
+    await cache.read('product:12', ['product:12'], load);
+    // Invalidated in Redis without the pub/sub message (a subscriber that was reconnecting).
+    await admin.incr(createKeySpace(keyPrefix, 1).tag('product:12'));
+    state.body = '{"id":12,"price":2}';
+    await sleep(250);
+
+    const lookupsBefore = await metricValue(registry, 'catalog_cache_lookups_total', { tier: 'redis', result: 'hit' });
+    const during = await Promise.all(Array.from({ length: 10 }, () => cache.read('product:12', ['product:12'], load)));
+    expect(during.every((read) => read.tier === 'near' && read.response.body.toString() === '{"id":12,"price":1}')).toBe(true);
+    await vi.waitFor(async () => {
+      const next = await cache.read('product:12', ['product:12'], load);
+      expect(next.response.body.toString()).toBe('{"id":12,"price":2}');
+    }, { timeout: 2_000, interval: 10 });
+    expect(state.calls).toBe(2);
+    expect(await metricValue(registry, 'catalog_cache_lookups_total', { tier: 'redis', result: 'hit' })).toBe(lookupsBefore);
+
+    // Past twice the near TTL the copy is not served before Redis has answered.
+    await sleep(450);
+    await admin.incr(createKeySpace(keyPrefix, 1).tag('product:12'));
+    state.body = '{"id":12,"price":3}';
+    expect((await cache.read('product:12', ['product:12'], load)).response.body.toString()).toBe('{"id":12,"price":3}');
+  });
+
   it('when an older fill completes after a newer one, then the stored entry keeps the newer body', async () => {
     const keys = createKeySpace(keyPrefix, 1);
     const store = createEntryStore(admin, keys);
