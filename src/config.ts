@@ -33,6 +33,7 @@ const EnvSchema = Type.Object({
   CACHE_STALE_IF_ERROR_MS: Type.Integer({ ...millis, default: 600_000 }),
   CACHE_MISS_TTL_MS: Type.Integer({ ...millis, default: 10_000 }),
   CACHE_LOCK_TTL_MS: Type.Integer({ ...millis, default: 10_000 }),
+  CACHE_REFRESH_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1000, default: 8 }),
 
   SHUTDOWN_DELAY_MS: Type.Integer({ minimum: 0, maximum: 120_000, default: 0 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ ...millis, default: 10_000 }),
@@ -62,6 +63,8 @@ export interface CacheConfig {
   staleIfErrorMs: number;
   missTtlMs: number;
   lockTtlMs: number;
+  /** Background refreshes of stale pages running at once per pod; the rest queue (stale copies serve meanwhile). */
+  refreshConcurrency: number;
 }
 
 export interface Config {
@@ -122,6 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       staleIfErrorMs: e.CACHE_STALE_IF_ERROR_MS,
       missTtlMs: e.CACHE_MISS_TTL_MS,
       lockTtlMs: e.CACHE_LOCK_TTL_MS,
+      refreshConcurrency: e.CACHE_REFRESH_CONCURRENCY,
     },
     shutdown: { delayMs: e.SHUTDOWN_DELAY_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
   };

@@ -50,6 +50,7 @@ export async function createReadPath(config: Config, database: Database, log: Lo
     staleIfErrorMs: settings.staleIfErrorMs,
     missTtlMs: settings.missTtlMs,
     lock: { ttlMs: settings.lockTtlMs },
+    refresh: { concurrency: settings.refreshConcurrency },
     redisCommandTimeoutMs: settings.redisCommandTimeoutMs,
     log,
     metrics,

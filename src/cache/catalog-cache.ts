@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import pLimit from 'p-limit';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -74,6 +75,16 @@ export interface CatalogCacheOptions {
     /** Longest wait for another pod's fill before loading anyway. Default ttlMs + 1_000. */
     waitMs?: number;
   };
+  refresh?: {
+    /**
+     * Background refreshes running at once in this process (default 8). A wave of pages going stale
+     * together then costs the event loop and the database pool a steady trickle instead of a burst
+     * that stalls requests; the stale copies are served while refreshes wait their turn.
+     */
+    concurrency?: number;
+    /** Refreshes waiting beyond this many are not queued; a later hit on the page asks again. Default 10_000. */
+    maxQueued?: number;
+  };
   /** Timeout of each Redis operation, enforced by the breaker when the client has no commandTimeout of its own. Default 100. */
   redisCommandTimeoutMs?: number;
   redisBreaker?: RedisBreakerOptions;
@@ -147,6 +158,8 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
 
   const lookups = createSingleFlight<CacheRead>();
   const refreshes = createSingleFlight<unknown>();
+  const refreshSlots = pLimit(options.refresh?.concurrency ?? 8);
+  const maxQueuedRefreshes = options.refresh?.maxQueued ?? 10_000;
   const flights = new Set<Flight>();
   let closed = false;
 
@@ -394,8 +407,9 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
 
   /** One revalidation per key per pod; if another pod holds the lock, it is the one refreshing. */
   function refreshInBackground(key: string, tags: readonly string[], load: Loader, copy: Copy): void {
-    if (closed || refreshes.has(key)) return;
-    const flight = refreshes.run(key, async () => {
+    if (closed || refreshes.has(key) || refreshSlots.pendingCount >= maxQueuedRefreshes) return;
+    const flight = refreshes.run(key, () => refreshSlots(async () => {
+      if (closed) return null;
       try {
         if (!redisUsable()) return await loadAndStore(key, tags, load, null, copy);
         const attempt = await tryLock(key);
@@ -416,7 +430,7 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
         log.warn({ err: error, key }, 'background refresh failed; stale copy still served');
         return null;
       }
-    });
+    }));
     void flight.promise;
   }
 

@@ -144,6 +144,37 @@ describe('catalog cache on a shared Redis', () => {
     expect(state.calls).toBe(2);
   });
 
+  it('when many pages go stale together, then their refreshes run a few at a time while every stale read is answered at once', async () => {
+    const { cache } = await pod({ freshTtlMs: 100, maxStaleMs: 10_000, staleIfErrorMs: 20_000, refresh: { concurrency: 2 } });
+    let running = 0;
+    let mostAtOnce = 0;
+    let calls = 0;
+    const load = async (): Promise<OriginResponse> => {
+      calls++;
+      mostAtOnce = Math.max(mostAtOnce, ++running);
+      await sleep(30);
+      running--;
+      return { status: 200, body: Buffer.from(`{"call":${calls}}`) };
+    };
+    const keys = Array.from({ length: 10 }, (_, i) => `listing:wave:${i}`);
+    for (const key of keys) await cache.read(key, ['listings'], load);
+    mostAtOnce = 0;
+    await sleep(150);
+
+    const started = Date.now();
+    const stale = await Promise.all(keys.map((key) => cache.read(key, ['listings'], load)));
+    expect(Date.now() - started).toBeLessThan(200);
+    expect(stale.every((read) => read.stale)).toBe(true);
+    await vi.waitFor(() => expect(calls).toBe(20), { timeout: 3_000, interval: 10 });
+    expect(mostAtOnce).toBe(2);
+    // Every page then carries its refreshed body (loads 11-20), not the first one.
+    await vi.waitFor(async () => {
+      const refreshed = await Promise.all(keys.map((key) => cache.read(key, ['listings'], load)));
+      expect(refreshed.every((read) => (JSON.parse(read.response.body.toString()) as { call: number }).call > 10)).toBe(true);
+    }, { timeout: 2_000, interval: 10 });
+    expect(mostAtOnce).toBe(2);
+  });
+
   it('when an entry is older than maxStaleMs, then it is not served while the origin answers', async () => {
     const options = { freshTtlMs: 50, maxStaleMs: 200, staleIfErrorMs: 5_000 };
     const withRedis = await pod(options);
