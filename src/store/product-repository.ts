@@ -1,5 +1,6 @@
 // Reads for the storefront: listing pages, product pages, related products and the category tree.
 // Runs on the read pool (the replica when there is one).
+import DataLoader from 'dataloader';
 import type { Queryable } from './postgres-guard.ts';
 import { CatalogError } from '../catalog/catalog-error.ts';
 import type { ProductPlacement } from '../catalog/cache-tags.ts';
@@ -44,6 +45,19 @@ export interface ProductRepository extends ListingSource, ProductPageSource {
 }
 
 export function createProductRepository({ pool }: { pool: Queryable }): ProductRepository {
+  // Product pages asked for in the same event-loop turn (refreshes of stale pages advance together)
+  // are read with one query, by id or by slug.
+  const pageLoader = <K extends number | string>(column: 'id' | 'slug', type: 'bigint' | 'text') =>
+    new DataLoader<K, ProductPage | undefined>(
+      async (refs) => {
+        const { rows } = await pool.query<ProductPageRow>(`${PRODUCT_PAGE_SELECT} WHERE p.${column} = ANY($1::${type}[]) AND p.status = 'active'`, [refs]);
+        const pages = new Map<number | string, ProductPage>(rows.map((row) => [row[column], toProductPage(row)]));
+        return refs.map((ref) => pages.get(ref));
+      },
+      { cache: false, maxBatchSize: 100, batchScheduleFn: (load) => setImmediate(load) },
+    );
+  const pagesById = pageLoader<number>('id', 'bigint');
+  const pagesBySlug = pageLoader<string>('slug', 'text');
   return {
     async resolveFilters(query: ListingQuery): Promise<ResolvedListingFilters> {
       const filters: ResolvedListingFilters = { minPrice: query.minPrice, maxPrice: query.maxPrice, inStock: query.inStock };
@@ -88,41 +102,8 @@ export function createProductRepository({ pool }: { pool: Queryable }): ProductR
       return rows.map((row) => ({ ...toSummary(row), sortKey: row.sort_key }));
     },
 
-    async findProductPage(ref: ProductRef): Promise<ProductPage | undefined> {
-      const { rows } = await pool.query<ProductPageRow>(
-        `SELECT p.id, p.slug, p.name, p.description, b.slug AS brand_slug, b.name AS brand_name, p.attributes, p.images,
-                p.rating, p.price_min, p.price_max, p.currency, p.in_stock, p.created_at, p.updated_at, p.version, p.category_id,
-                (SELECT json_agg(json_build_object('id', c.id, 'slug', c.slug, 'name', c.name) ORDER BY nlevel(c.path))
-                   FROM categories c WHERE c.path @> p.category_path) AS category_path,
-                (SELECT coalesce(json_agg(json_build_object('id', v.id, 'sku', v.sku, 'options', v.options, 'price', v.price_minor,
-                          'compareAtPrice', v.compare_at_minor, 'currency', v.currency, 'stock', v.stock, 'inStock', v.stock > 0)
-                          ORDER BY v.position, v.id), '[]')
-                   FROM variants v WHERE v.product_id = p.id) AS variants
-           FROM products p LEFT JOIN brands b ON b.id = p.brand_id
-          WHERE ${productCondition(ref)} AND p.status = 'active'`,
-        ['id' in ref ? ref.id : ref.slug],
-      );
-      const row = rows[0];
-      if (!row) return undefined;
-      const categoryPath = row.category_path;
-      return {
-        id: row.id,
-        slug: row.slug,
-        name: row.name,
-        description: row.description,
-        brand: row.brand_slug && row.brand_name ? { slug: row.brand_slug, name: row.brand_name } : null,
-        category: categoryPath.at(-1) as ProductPage['category'],
-        categoryPath,
-        attributes: row.attributes,
-        images: row.images,
-        rating: row.rating,
-        price: row.price_min === null || row.price_max === null || row.currency === null ? null : { min: row.price_min, max: row.price_max, currency: row.currency },
-        inStock: row.in_stock,
-        variants: row.variants,
-        createdAt: row.created_at.toISOString(),
-        updatedAt: row.updated_at.toISOString(),
-        version: row.version,
-      };
+    findProductPage(ref: ProductRef): Promise<ProductPage | undefined> {
+      return 'id' in ref ? pagesById.load(ref.id) : pagesBySlug.load(ref.slug);
     },
 
     async findRelated(ref: ProductRef, limit: number): Promise<ProductSummary[] | undefined> {
@@ -169,6 +150,38 @@ export function createProductRepository({ pool }: { pool: Queryable }): ProductR
       );
       return rows.map((row) => ({ id: row.id, parentId: row.parent_id, slug: row.slug, name: row.name, ownProducts: row.own_products }));
     },
+  };
+}
+
+const PRODUCT_PAGE_SELECT = `SELECT p.id, p.slug, p.name, p.description, b.slug AS brand_slug, b.name AS brand_name, p.attributes, p.images,
+                p.rating, p.price_min, p.price_max, p.currency, p.in_stock, p.created_at, p.updated_at, p.version, p.category_id,
+                (SELECT json_agg(json_build_object('id', c.id, 'slug', c.slug, 'name', c.name) ORDER BY nlevel(c.path))
+                   FROM categories c WHERE c.path @> p.category_path) AS category_path,
+                (SELECT coalesce(json_agg(json_build_object('id', v.id, 'sku', v.sku, 'options', v.options, 'price', v.price_minor,
+                          'compareAtPrice', v.compare_at_minor, 'currency', v.currency, 'stock', v.stock, 'inStock', v.stock > 0)
+                          ORDER BY v.position, v.id), '[]')
+                   FROM variants v WHERE v.product_id = p.id) AS variants
+           FROM products p LEFT JOIN brands b ON b.id = p.brand_id`;
+
+function toProductPage(row: ProductPageRow): ProductPage {
+  const categoryPath = row.category_path;
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    description: row.description,
+    brand: row.brand_slug && row.brand_name ? { slug: row.brand_slug, name: row.brand_name } : null,
+    category: categoryPath.at(-1) as ProductPage['category'],
+    categoryPath,
+    attributes: row.attributes,
+    images: row.images,
+    rating: row.rating,
+    price: row.price_min === null || row.price_max === null || row.currency === null ? null : { min: row.price_min, max: row.price_max, currency: row.currency },
+    inStock: row.in_stock,
+    variants: row.variants,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    version: row.version,
   };
 }
 

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invalidateProduct } from '../../src/catalog/product-invalidation.ts';
 import { startTestCatalog, type TestCatalog } from '../support/catalog-app.ts';
+import { createProductRepository } from '../../src/store/product-repository.ts';
+import type { Queryable } from '../../src/store/postgres-guard.ts';
 
 let catalog: TestCatalog;
 beforeAll(async () => {
@@ -127,5 +129,37 @@ describe('when a storefront loads the category tree', () => {
     const childSum = clothing.children.reduce((sum: number, child: { productCount: number }) => sum + child.productCount, 0);
     expect(childSum).toBeLessThanOrEqual(clothing.productCount);
     expect(clothing.children.map((c: { name: string }) => c.name)).toContain("Women's Clothing");
+  });
+});
+
+describe('when several product pages are loaded in one event-loop turn', () => {
+  it('then they are read with one query per kind of reference, each page its own, unknown ones missing', async () => {
+    const texts: string[] = [];
+    const counting = {
+      query: (text: string, values?: unknown[]) => {
+        texts.push(text);
+        return catalog.database.read.query(text, values);
+      },
+    };
+    const repository = createProductRepository({ pool: counting as Queryable });
+    const ids = [1, 2, 3, 999_999_999];
+    const [byId, bySlug] = await Promise.all([
+      Promise.all(ids.map((id) => repository.findProductPage({ id }))),
+      (async () => {
+        const one = await repository.findProductPage({ id: 4 });
+        texts.length = 0;
+        return Promise.all([one?.slug ?? '', 'no-such-product'].map((slug) => repository.findProductPage({ slug })));
+      })(),
+    ]);
+    expect(byId.slice(0, 3).map((page) => page?.id)).toEqual([1, 2, 3]);
+    expect(byId[3]).toBeUndefined();
+    expect(bySlug[0]?.id).toBe(4);
+    expect(bySlug[1]).toBeUndefined();
+    expect(texts).toHaveLength(1);
+    expect(texts[0]).toMatch(/p\.slug = ANY/);
+
+    texts.length = 0;
+    await Promise.all(ids.map((id) => repository.findProductPage({ id })));
+    expect(texts).toHaveLength(1);
   });
 });
