@@ -226,16 +226,29 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
 
   function peekShared(key: string, tags: readonly string[], load: Loader): Promise<CacheRead | null> {
     if (!redisUsable()) return Promise.resolve(null);
+    return askRedis(key, tags, load).then((served) => {
+      if (served?.stale) metrics.staleServed.inc({ reason: 'revalidating' });
+      return served;
+    });
+  }
+
+  /**
+   * One Redis lookup per key at a time (shared by concurrent callers): the current entry, seeding
+   * the near cache and starting the refresh of a stale one; null when Redis failed or has nothing
+   * current, in which case `disowned` runs.
+   */
+  function askRedis(key: string, tags: readonly string[], load: Loader, disowned?: () => void): Promise<CacheRead | null> {
     return sharedPeeks.run(key, async () => {
       const found = await redisGet(key, tags);
-      const served = found ? judgeRedis(key, tags, found, true) : null;
-      if (!served) return null;
-      metrics.lookups.inc({ tier: 'redis', result: served.stale ? 'stale' : 'hit' });
-      if (served.stale) {
-        metrics.staleServed.inc({ reason: 'revalidating' });
-        refreshInBackground(key, tags, load, { response: served.response, tier: 'redis' });
+      if (!found) return null;
+      const current = judgeRedis(key, tags, found, true);
+      if (!current) {
+        disowned?.();
+        return null;
       }
-      return served;
+      metrics.lookups.inc({ tier: 'redis', result: current.stale ? 'stale' : 'hit' });
+      if (current.stale) refreshInBackground(key, tags, load, { response: current.response, tier: 'redis' });
+      return current;
     }).promise;
   }
 
@@ -283,16 +296,9 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
   /** The background lookup of serveNear: a current Redis entry replaces the near copy (judgeRedis). */
   function recheckNear(key: string, tags: readonly string[], load: Loader, entry: NearEntry): void {
     if (sharedPeeks.has(key)) return;
-    void sharedPeeks.run(key, async () => {
-      const found = await redisGet(key, tags);
-      if (!found) return null; // Redis failed: the copy keeps its grace, then read() decides
-      const served = judgeRedis(key, tags, found, true);
-      // Invalidated, expired or gone in Redis: stop serving the near copy without asking (read()
-      // still keeps it as the stale-if-error fallback).
-      if (!served) entry.checkedAt = -Infinity;
-      else if (served.stale) refreshInBackground(key, tags, load, { response: served.response, tier: 'redis' });
-      return served;
-    }).promise;
+    // Invalidated, expired or gone in Redis: stop serving the near copy without asking (read()
+    // still keeps it as the stale-if-error fallback). If Redis failed, the copy keeps its grace.
+    void askRedis(key, tags, load, () => (entry.checkedAt = -Infinity));
   }
 
   async function lookup(key: string, tags: readonly string[], load: Loader, nearEntry: NearEntry | null): Promise<CacheRead> {
