@@ -24,23 +24,31 @@ async function breakerState(registry: Registry): Promise<number | undefined> {
   return metric?.values.find((value) => value.labels.dependency === 'redis')?.value;
 }
 
+/**
+ * A cache on `redis` with the near tier off, so every read goes to Redis or the origin and the
+ * outage is actually exercised, and a breaker quick enough for a test to see it open and close.
+ */
+function cacheWithoutNearTier(redis: Redis, keyPrefix: string, commandTimeoutMs: number): { cache: CatalogCache; registry: Registry } {
+  const registry = new Registry();
+  const created = createCatalogCache({
+    redis,
+    keyPrefix,
+    near: { enabled: false },
+    redisCommandTimeoutMs: commandTimeoutMs,
+    redisBreaker: { resetTimeoutMs: 300, volumeThreshold: 5 },
+    metrics: registry,
+  });
+  return { cache: created, registry };
+}
+
 describe('catalog cache when Redis dies', () => {
   it('when redis-server is killed mid-load, then every read is answered with the right body, and after a restart reads use Redis again', async () => {
     server = await startRedisServer();
     const port = server.port;
     client = createRedisClient(server.url, { commandTimeoutMs: 250, connectTimeoutMs: 250, maxReconnectDelayMs: 200 });
     expect(await waitForRedisReady(client, 5_000)).toBe(true);
-    const registry = new Registry();
-    cache = createCatalogCache({
-      redis: client,
-      keyPrefix: 'catalog-test:outage:',
-      // Every read goes to Redis or the origin, so the outage is actually exercised.
-      near: { enabled: false },
-      redisCommandTimeoutMs: 250,
-      redisBreaker: { resetTimeoutMs: 300, volumeThreshold: 5 },
-      metrics: registry,
-    });
-    const active = cache;
+    const { cache: active, registry } = cacheWithoutNearTier(client, 'catalog-test:outage:', 250);
+    cache = active;
 
     let loads = 0;
     const loadFor = (id: number) => async (): Promise<OriginResponse> => {
@@ -91,16 +99,8 @@ describe('catalog cache when Redis dies', () => {
     const admin = createRedisClient(server.url, { commandTimeoutMs: 2_000 });
     expect(await waitForRedisReady(client, 5_000)).toBe(true);
     expect(await waitForRedisReady(admin, 5_000)).toBe(true);
-    const registry = new Registry();
-    cache = createCatalogCache({
-      redis: client,
-      keyPrefix: 'catalog-test:outage-pause:',
-      near: { enabled: false },
-      redisCommandTimeoutMs: 100,
-      redisBreaker: { resetTimeoutMs: 300, volumeThreshold: 5 },
-      metrics: registry,
-    });
-    const active = cache;
+    const { cache: active, registry } = cacheWithoutNearTier(client, 'catalog-test:outage-pause:', 100);
+    cache = active;
     const readOne = (id: number): Promise<CacheRead> =>
       active.read(`listing:${id}`, ['listings'], async () => ({ status: 200, body: Buffer.from(`[${id}]`) }));
     await Promise.all(Array.from({ length: 10 }, (_, id) => readOne(id)));
