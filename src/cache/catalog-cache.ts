@@ -77,7 +77,7 @@ export interface CatalogCacheOptions {
   };
   refresh?: {
     /**
-     * Background refreshes running at once in this process (default 8). A wave of pages going stale
+     * Background refreshes running at once in this process (default 32). A wave of pages going stale
      * together then costs the event loop and the database pool a steady trickle instead of a burst
      * that stalls requests; the stale copies are served while refreshes wait their turn.
      */
@@ -110,6 +110,8 @@ type Found = RedisLookup & { tainted: boolean };
 type Loader = () => Promise<OriginResponse>;
 
 const FIRST_POLL_MS = 5;
+/** How long refreshes asked for are gathered before they start together. */
+const REFRESH_GATHER_MS = 50;
 const MAX_POLL_MS = 100;
 
 export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
@@ -158,7 +160,9 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
 
   const lookups = createSingleFlight<CacheRead>();
   const refreshes = createSingleFlight<unknown>();
-  const refreshSlots = pLimit(options.refresh?.concurrency ?? 8);
+  const refreshSlots = pLimit(options.refresh?.concurrency ?? 32);
+  const gathered = new Map<string, () => void>();
+  let gatherTimer: NodeJS.Timeout | null = null;
   const maxQueuedRefreshes = options.refresh?.maxQueued ?? 10_000;
   const flights = new Set<Flight>();
   let closed = false;
@@ -202,6 +206,13 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
   }
 
   function putNear(key: string, response: CachedResponse, checkedAt: number): void {
+    const held = near?.get(key);
+    if (held && held.response.storedAt === response.storedAt && held.response.etag === response.etag) {
+      // Redis vouched again for the copy already held (a re-check): keep it, so its prepared
+      // headers stay valid and the bytes just read become garbage young.
+      held.checkedAt = checkedAt;
+      return;
+    }
     near?.set(key, response, { checkedAt, ttlMs: lifetimeLeft(response, checkedAt) });
   }
 
@@ -223,6 +234,8 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
   }
 
   const sharedPeeks = createSingleFlight<CacheRead | null>();
+  // Background re-checks have their own flights: a request never waits for their gathering delay.
+  const nearRechecks = createSingleFlight<CacheRead | null>();
 
   function peekShared(key: string, tags: readonly string[], load: Loader): Promise<CacheRead | null> {
     if (!redisUsable()) return Promise.resolve(null);
@@ -235,15 +248,16 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
   /**
    * One Redis lookup per key at a time (shared by concurrent callers): the current entry, seeding
    * the near cache and starting the refresh of a stale one; null when Redis failed or has nothing
-   * current, in which case `disowned` runs.
+   * current. A `recheck` (nobody waiting) is gathered with others (EntryStore.recheck) and calls
+   * its `disowned` when Redis has nothing current.
    */
-  function askRedis(key: string, tags: readonly string[], load: Loader, disowned?: () => void): Promise<CacheRead | null> {
-    return sharedPeeks.run(key, async () => {
-      const found = await redisGet(key, tags);
+  function askRedis(key: string, tags: readonly string[], load: Loader, recheck?: { disowned: () => void }): Promise<CacheRead | null> {
+    return (recheck ? nearRechecks : sharedPeeks).run(key, async () => {
+      const found = await redisGet(key, tags, recheck !== undefined);
       if (!found) return null;
       const current = judgeRedis(key, tags, found, true);
       if (!current) {
-        disowned?.();
+        recheck?.disowned();
         return null;
       }
       metrics.lookups.inc({ tier: 'redis', result: current.stale ? 'stale' : 'hit' });
@@ -295,10 +309,10 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
 
   /** The background lookup of serveNear: a current Redis entry replaces the near copy (judgeRedis). */
   function recheckNear(key: string, tags: readonly string[], load: Loader, entry: NearEntry): void {
-    if (sharedPeeks.has(key)) return;
+    if (sharedPeeks.has(key) || nearRechecks.has(key)) return;
     // Invalidated, expired or gone in Redis: stop serving the near copy without asking (read()
     // still keeps it as the stale-if-error fallback). If Redis failed, the copy keeps its grace.
-    void askRedis(key, tags, load, () => (entry.checkedAt = -Infinity));
+    void askRedis(key, tags, load, { disowned: () => (entry.checkedAt = -Infinity) });
   }
 
   async function lookup(key: string, tags: readonly string[], load: Loader, nearEntry: NearEntry | null): Promise<CacheRead> {
@@ -388,7 +402,7 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
             if (served) return served;
             current = found.generations;
           }
-          return await loadAndStore(key, tags, load, found ? current : null, copy);
+          return await loadAndStore(key, tags, load, found ? current : null, copy, attempt.release);
         } finally {
           void attempt.release();
         }
@@ -414,24 +428,41 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
     }
   }
 
-  /** One revalidation per key per pod; if another pod holds the lock, it is the one refreshing. */
+  /**
+   * One revalidation per key per pod; if another pod holds the lock, it is the one refreshing.
+   * Refreshes asked for within REFRESH_GATHER_MS start together (the stale copy is served
+   * meanwhile), so their Redis commands share round trips: the locks, the lookups and the fills
+   * each go as one write, and product pages are read with one query. Every page goes stale about
+   * twice a minute, and a round trip costs this event loop far more than its commands do (see
+   * docs/caching.md), so refreshing one page at a time was most of a busy pod's background work.
+   */
   function refreshInBackground(key: string, tags: readonly string[], load: Loader, copy: Copy): void {
-    if (closed || refreshes.has(key) || refreshSlots.pendingCount >= maxQueuedRefreshes) return;
+    if (closed || refreshes.has(key) || gathered.has(key) || gathered.size + refreshSlots.pendingCount >= maxQueuedRefreshes) return;
+    gathered.set(key, () => startRefresh(key, tags, load, copy));
+    gatherTimer ??= setTimeout(startGathered, REFRESH_GATHER_MS);
+  }
+
+  function startGathered(): void {
+    gatherTimer = null;
+    const starts = [...gathered.values()];
+    gathered.clear();
+    for (const start of starts) start();
+  }
+
+  function startRefresh(key: string, tags: readonly string[], load: Loader, copy: Copy): void {
     const flight = refreshes.run(key, () => refreshSlots(async () => {
       if (closed) return null;
       try {
         if (!redisUsable()) return await loadAndStore(key, tags, load, null, copy);
-        const attempt = await tryLock(key);
+        // The lock and the lookup go to Redis together: one round trip before loading, not two.
+        const [attempt, found] = await Promise.all([tryLock(key), redisGet(key, tags)]);
         if (attempt === null) return await loadAndStore(key, tags, load, null, copy);
         if (attempt.state === 'busy') return null;
         try {
-          const found = await redisGet(key, tags);
-          if (found) {
-            const entry = found.entry;
-            // Already refreshed by another pod since we looked: adopt it.
-            if (entry && entry.response.storedAt > copy.response.storedAt && judgeRedis(key, tags, found, false)) return null;
-          }
-          return await loadAndStore(key, tags, load, found ? found.generations : null, copy);
+          const entry = found?.entry;
+          // Already refreshed by another pod since we looked: adopt it.
+          if (found && entry && entry.response.storedAt > copy.response.storedAt && judgeRedis(key, tags, found, false)) return null;
+          return await loadAndStore(key, tags, load, found ? found.generations : null, copy, attempt.release);
         } finally {
           void attempt.release();
         }
@@ -443,13 +474,18 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
     void flight.promise;
   }
 
-  /** Loads from the origin and stores the result; on loader failure serves a copy young enough, else rethrows. */
+  /**
+   * Loads from the origin and stores the result; on loader failure serves a copy young enough, else
+   * rethrows. `unlock`, when given, is called as soon as the entry's write is sent, so the lock's
+   * release rides in the same Redis round trip (Redis applies the fill before the release).
+   */
   async function loadAndStore(
     key: string,
     tags: readonly string[],
     load: Loader,
     generations: number[] | null,
     copy: Copy | null,
+    unlock?: () => unknown,
   ): Promise<CacheRead> {
     const startedAt = now();
     const flight: Flight = { tags, tainted: false };
@@ -479,7 +515,9 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
       const ttl = lifetimeLeft(response, now());
       if (ttl > 0) {
         try {
-          const written = await guard.run(() => shared.write(key, { response, generations }, ttl));
+          const writing = guard.run(() => shared.write(key, { response, generations }, ttl));
+          unlock?.();
+          const written = await writing;
           if (!written) metrics.fillConflicts.inc();
         } catch (error) {
           redisFailed('write', error);
@@ -490,13 +528,13 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
     return { response, tier: 'origin', stale: false };
   }
 
-  async function redisGet(key: string, tags: readonly string[]): Promise<Found | null> {
+  async function redisGet(key: string, tags: readonly string[], recheck = false): Promise<Found | null> {
     if (!redisUsable() || !guard || !store) return null;
     const shared = store;
     const flight: Flight = { tags, tainted: false };
     flights.add(flight);
     try {
-      const found = await guard.run(() => shared.get(key, tags));
+      const found = await guard.run(() => (recheck ? shared.recheck(key, tags) : shared.get(key, tags)));
       return { ...found, tainted: flight.tainted };
     } catch (error) {
       redisFailed('get', error);
@@ -515,10 +553,11 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
       metrics.lockAcquisitions.inc({ result: attempt.state });
       if (attempt.state === 'busy') return attempt;
       const redisGuard = guard;
-      return {
-        state: 'acquired',
-        release: () => redisGuard.run(() => attempt.release()).catch((error: unknown) => redisFailed('unlock', error)),
-      };
+      let released: Promise<void> | null = null;
+      // Idempotent: callers release early (with the fill) and again in their `finally`.
+      const release = (): Promise<void> =>
+        (released ??= redisGuard.run(() => attempt.release()).catch((error: unknown) => redisFailed('unlock', error)));
+      return { state: 'acquired', release };
     } catch (error) {
       metrics.lockAcquisitions.inc({ result: 'error' });
       redisFailed('lock', error);
@@ -542,6 +581,8 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
   async function close(): Promise<void> {
     if (closed) return;
     closed = true;
+    if (gatherTimer) clearTimeout(gatherTimer);
+    gathered.clear();
     await subscriber?.close();
     // Let running loads finish and store, but a hung loader must not hang shutdown.
     let timer: NodeJS.Timeout | undefined;

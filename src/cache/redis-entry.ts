@@ -125,6 +125,12 @@ export interface EntryStore {
    * and usually one read for all of them, instead of a syscall pair each.
    */
   get(key: string, tags: readonly string[]): Promise<RedisLookup>;
+  /**
+   * The same lookup for a background check nobody waits on: such lookups are gathered for up to
+   * `RECHECK_GATHER_MS` and sent as one pipeline, so the near cache's re-checks of hundreds of pages
+   * a second cost Redis (and this event loop) a few round trips instead of one each.
+   */
+  recheck(key: string, tags: readonly string[]): Promise<RedisLookup>;
   /** Writes unless a newer entry is already there; resolves false when the CAS refused it. */
   write(key: string, entry: StoredEntry, ttlMs: number): Promise<boolean>;
 }
@@ -137,27 +143,38 @@ interface Lookup {
 /** Longest pipeline of lookups; a larger turn is split. */
 const MAX_LOOKUPS_PER_PIPELINE = 128;
 
+/** How long background re-checks are gathered before they go to Redis together. */
+export const RECHECK_GATHER_MS = 50;
+
 export function createEntryStore(redis: Redis, keys: KeySpace): EntryStore {
-  const lookups = new DataLoader<Lookup, RedisLookup>(
-    async (batch) => {
-      const pipeline = redis.pipeline();
-      for (const { key, tags } of batch) pipeline.mgetBuffer(keys.entry(key), ...tags.map((tag) => keys.tag(tag)));
-      const results = (await pipeline.exec()) ?? [];
-      return batch.map((_, i) => {
-        const [error, values] = results[i] ?? [new Error('Redis pipeline returned no reply')];
-        if (error) return error;
-        const [raw, ...tagValues] = values as (Buffer | null)[];
-        return {
-          entry: raw ? decodeEntry(raw) : null,
-          generations: tagValues.map((value) => (value ? Number(value.toString('latin1')) : 0)),
-        };
-      });
-    },
-    // setImmediate runs after the poll phase, so every request read in that poll joins the batch.
-    { cache: false, maxBatchSize: MAX_LOOKUPS_PER_PIPELINE, batchScheduleFn: (send) => setImmediate(send) },
-  );
+  const lookupBatch = async (batch: readonly Lookup[]): Promise<(RedisLookup | Error)[]> => {
+    const pipeline = redis.pipeline();
+    for (const { key, tags } of batch) pipeline.mgetBuffer(keys.entry(key), ...tags.map((tag) => keys.tag(tag)));
+    const results = (await pipeline.exec()) ?? [];
+    return batch.map((_, i) => {
+      const [error, values] = results[i] ?? [new Error('Redis pipeline returned no reply')];
+      if (error) return error;
+      const [raw, ...tagValues] = values as (Buffer | null)[];
+      return {
+        entry: raw ? decodeEntry(raw) : null,
+        generations: tagValues.map((value) => (value ? Number(value.toString('latin1')) : 0)),
+      };
+    });
+  };
+  // setImmediate runs after the poll phase, so every request read in that poll joins the batch.
+  const lookups = new DataLoader<Lookup, RedisLookup>(lookupBatch, {
+    cache: false,
+    maxBatchSize: MAX_LOOKUPS_PER_PIPELINE,
+    batchScheduleFn: (send) => setImmediate(send),
+  });
+  const rechecks = new DataLoader<Lookup, RedisLookup>(lookupBatch, {
+    cache: false,
+    maxBatchSize: MAX_LOOKUPS_PER_PIPELINE,
+    batchScheduleFn: (send) => setTimeout(send, RECHECK_GATHER_MS),
+  });
   return {
     get: (key, tags) => lookups.load({ key, tags }),
+    recheck: (key, tags) => rechecks.load({ key, tags }),
     async write(key, entry, ttlMs) {
       const args = [encodeEntry(entry), String(entry.response.storedAt), String(Math.max(1, Math.ceil(ttlMs))), keys.fillChannel(key)];
       let result: unknown;

@@ -41,7 +41,7 @@ afterAll(async () => {
 });
 
 /** One pod: its own Redis connection and registry, all pods of a test sharing keyPrefix. */
-async function pod(options: Partial<CatalogCacheOptions> = {}): Promise<{ cache: CatalogCache; registry: Registry }> {
+async function pod(options: Partial<CatalogCacheOptions> = {}): Promise<{ cache: CatalogCache; registry: Registry; redis: Redis }> {
   const redis = createRedisClient(REDIS_URL, { commandTimeoutMs: 2_000 });
   clients.push(redis);
   expect(await waitForRedisReady(redis, 5_000)).toBe(true);
@@ -55,7 +55,7 @@ async function pod(options: Partial<CatalogCacheOptions> = {}): Promise<{ cache:
     ...options,
   });
   caches.push(cache);
-  return { cache, registry };
+  return { cache, registry, redis };
 }
 
 /** A loader whose body and status can be changed between reads, counting its calls. */
@@ -173,6 +173,44 @@ describe('catalog cache on a shared Redis', () => {
       expect(refreshed.every((read) => (JSON.parse(read.response.body.toString()) as { call: number }).call > 10)).toBe(true);
     }, { timeout: 2_000, interval: 10 });
     expect(mostAtOnce).toBe(2);
+  });
+
+  it('when pages go stale a few milliseconds apart, then their refreshes start together and share Redis writes', async () => {
+    const { cache, redis } = await pod({ freshTtlMs: 100, maxStaleMs: 10_000, staleIfErrorMs: 20_000 });
+    const { state, load } = origin('{"v":1}');
+    const keys = Array.from({ length: 20 }, (_, i) => `listing:gathered:${i}`);
+    for (const key of keys) await cache.read(key, ['listings'], load);
+    await sleep(150);
+    state.body = '{"v":2}';
+
+    const writes = vi.spyOn(redis.stream, 'write');
+    for (const key of keys) {
+      expect((await cache.read(key, ['listings'], load)).stale).toBe(true);
+      await sleep(1);
+    }
+    await vi.waitFor(async () => {
+      const reads = await Promise.all(keys.map((key) => cache.read(key, ['listings'], load)));
+      expect(reads.every((read) => read.response.body.toString() === '{"v":2}')).toBe(true);
+    }, { timeout: 3_000, interval: 20 });
+    expect(state.calls).toBe(40);
+    // Started one at a time, these twenty refreshes took 36 writes (lock, lookup, fill, unlock);
+    // started together, the locks, the lookups and the fills with their unlocks are a write each.
+    expect(writes.mock.calls.length).toBeLessThan(12);
+  });
+
+  it('when the near cache re-checks a copy Redis still holds, then it keeps serving the same copy', async () => {
+    const { cache, registry } = await pod({ near: { enabled: true, ttlMs: 100, maxBytes: 1_000_000 } });
+    const { load } = origin('{"id":13}', 5);
+    const first = await cache.read('product:13', ['product:13'], load);
+    await sleep(120);
+    const hitsBefore = await metricValue(registry, 'catalog_cache_lookups_total', { tier: 'redis', result: 'hit' });
+    expect((await cache.read('product:13', ['product:13'], load)).response).toBe(first.response);
+    await vi.waitFor(async () => {
+      expect(await metricValue(registry, 'catalog_cache_lookups_total', { tier: 'redis', result: 'hit' })).toBe(hitsBefore + 1);
+    }, { timeout: 2_000, interval: 10 });
+    const after = await cache.read('product:13', ['product:13'], load);
+    expect(after.tier).toBe('near');
+    expect(after.response).toBe(first.response);
   });
 
   it('when an entry is older than maxStaleMs, then it is not served while the origin answers', async () => {
