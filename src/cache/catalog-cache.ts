@@ -147,7 +147,7 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
   let unobserveBreaker = (): void => undefined;
   if (redis) {
     guard = createRedisGuard(redis, commandTimeoutMs, options.redisBreaker);
-    store = createEntryStore(redis, keys);
+    store = createEntryStore(redis, keys, guard);
     lock = createFillLock(redis, lockTtlMs);
     subscriber = createCacheSubscriber({
       redis,
@@ -534,7 +534,8 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
     const flight: Flight = { tags, tainted: false };
     flights.add(flight);
     try {
-      const found = await guard.run(() => (recheck ? shared.recheck(key, tags) : shared.get(key, tags)));
+      // The store runs each pipeline of lookups through the guard (one breaker call per round trip).
+      const found = await (recheck ? shared.recheck(key, tags) : shared.get(key, tags));
       return { ...found, tainted: flight.tainted };
     } catch (error) {
       redisFailed('get', error);

@@ -3,6 +3,7 @@ import DataLoader from 'dataloader';
 import type { Redis } from 'ioredis';
 import type { CachedResponse } from './cached-response.ts';
 import type { KeySpace } from './key-space.ts';
+import type { RedisGuard } from './redis-guard.ts';
 
 /**
  * A cached response as stored in Redis: a small binary header, then the body bytes untouched
@@ -146,11 +147,24 @@ const MAX_LOOKUPS_PER_PIPELINE = 128;
 /** How long background re-checks are gathered before they go to Redis together. */
 export const RECHECK_GATHER_MS = 50;
 
-export function createEntryStore(redis: Redis, keys: KeySpace): EntryStore {
+/**
+ * `guard`, when given, wraps each lookup pipeline (not each lookup): one breaker call per round
+ * trip, which is what can fail or time out. Writes are guarded by the caller.
+ */
+export function createEntryStore(redis: Redis, keys: KeySpace, guard?: RedisGuard): EntryStore {
+  // A pipeline resolves even when its commands failed (each reply carries its error): a failed
+  // command fails the round trip, so the breaker counts it.
+  const exec = async (pipeline: ReturnType<Redis['pipeline']>) => {
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([error]) => error);
+    if (failed) throw failed[0] as Error;
+    return results;
+  };
+  const run = (pipeline: ReturnType<Redis['pipeline']>) => (guard ? guard.run(() => exec(pipeline)) : exec(pipeline));
   const lookupBatch = async (batch: readonly Lookup[]): Promise<(RedisLookup | Error)[]> => {
     const pipeline = redis.pipeline();
     for (const { key, tags } of batch) pipeline.mgetBuffer(keys.entry(key), ...tags.map((tag) => keys.tag(tag)));
-    const results = (await pipeline.exec()) ?? [];
+    const results = await run(pipeline);
     return batch.map((_, i) => {
       const [error, values] = results[i] ?? [new Error('Redis pipeline returned no reply')];
       if (error) return error;

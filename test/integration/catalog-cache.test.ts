@@ -10,6 +10,7 @@ import { createCacheSubscriber } from '../../src/cache/cache-subscriber.ts';
 import { createKeySpace } from '../../src/cache/key-space.ts';
 import { createEntryStore } from '../../src/cache/redis-entry.ts';
 import { createRedisClient, waitForRedisReady } from '../../src/cache/redis-client.ts';
+import { createRedisGuard } from '../../src/cache/redis-guard.ts';
 import { deleteKeysWithPrefix } from '../support/redis-server.ts';
 import { silentLog } from '../support/database.ts';
 
@@ -423,7 +424,8 @@ describe('Redis round trips', () => {
     // Not in clients: this test disconnects it itself.
     const redis = createRedisClient(REDIS_URL, { commandTimeoutMs: 2_000 });
     expect(await waitForRedisReady(redis, 5_000)).toBe(true);
-    const store = createEntryStore(redis, createKeySpace(keyPrefix, 1));
+    const guard = createRedisGuard(redis, 2_000);
+    const store = createEntryStore(redis, createKeySpace(keyPrefix, 1), guard);
     const ids = Array.from({ length: 30 }, (_, i) => i + 1);
     for (const id of ids) {
       const response = toCachedResponse({ status: 200, body: Buffer.from(`{"id":${id}}`) }, [`product:${id}`], 1_000 + id);
@@ -434,14 +436,17 @@ describe('Redis round trips', () => {
     const pipelines = vi.spyOn(redis, 'pipeline');
     const found = await Promise.all([...ids, 999].map((id) => store.get(`product:${id}`, [`product:${id}`])));
     expect(pipelines).toHaveBeenCalledTimes(1);
+    expect(guard.breaker.stats.fires).toBe(1);
     ids.forEach((id, i) => expect(found[i]?.entry?.response.body.toString()).toBe(`{"id":${id}}`));
     expect(found[6]?.generations).toEqual([1]);
     expect(found[30]).toEqual({ entry: null, generations: [0] });
 
-    // A failed pipeline fails each lookup in it, and the next turn starts a new one.
+    // A failed pipeline fails each lookup in it and is one failure to the breaker.
     redis.disconnect();
     const failed = await Promise.allSettled(ids.slice(0, 3).map((id) => store.get(`product:${id}`, [`product:${id}`])));
     expect(failed.every((result) => result.status === 'rejected')).toBe(true);
+    expect(guard.breaker.stats.failures).toBe(1);
+    guard.shutdown();
   });
 
   it('when a reader waits for a fill, then only that key\'s channel is subscribed, the fill wakes it, and the channel is dropped after', async () => {
