@@ -1,6 +1,7 @@
 // Reads for the storefront: listing pages, product pages, related products and the category tree.
 // Runs on the read pool (the replica when there is one).
 import DataLoader from 'dataloader';
+import { LRUCache } from 'lru-cache';
 import type { Queryable } from './postgres-guard.ts';
 import { CatalogError } from '../catalog/catalog-error.ts';
 import type { ProductPlacement } from '../catalog/cache-tags.ts';
@@ -44,7 +45,19 @@ export interface ProductRepository extends ListingSource, ProductPageSource {
   findPlacement(productId: number): Promise<ProductPlacement | null>;
 }
 
+/**
+ * How long a listing's category and brand references stay resolved in process. The pages of one
+ * category (its sorts, price bands and next pages) share a reference, and every listing refresh
+ * resolved it again: one PostgreSQL round trip of two per refresh, and a round trip costs the API
+ * more than the query does (docs/caching.md). A category moved or renamed reaches listings at most
+ * this much later; an unknown reference is never kept.
+ */
+export const LISTING_REFERENCE_TTL_MS = 10_000;
+
+type ListingReferences = Pick<ResolvedListingFilters, 'categoryPath' | 'brandId'>;
+
 export function createProductRepository({ pool }: { pool: Queryable }): ProductRepository {
+  const references = new LRUCache<string, ListingReferences>({ max: 10_000, ttl: LISTING_REFERENCE_TTL_MS });
   // Product pages asked for in the same event-loop turn (refreshes of stale pages advance together)
   // are read with one query, by id or by slug.
   const pageLoader = <K extends number | string>(column: 'id' | 'slug', type: 'bigint' | 'text') =>
@@ -62,6 +75,10 @@ export function createProductRepository({ pool }: { pool: Queryable }): ProductR
     async resolveFilters(query: ListingQuery): Promise<ResolvedListingFilters> {
       const filters: ResolvedListingFilters = { minPrice: query.minPrice, maxPrice: query.maxPrice, inStock: query.inStock };
       if (query.category === undefined && query.brand === undefined) return filters;
+      // Both are slugs or digits (validated), so a space cannot occur in either.
+      const referenceKey = `${query.category ?? ''} ${query.brand ?? ''}`;
+      const known = references.get(referenceKey);
+      if (known) return { ...filters, ...known };
       const { rows } = await pool.query<{ category_path: string | null; brand_id: number | null }>(
         `SELECT (SELECT path::text FROM categories WHERE ${refCondition(1)}) AS category_path,
                 (SELECT id FROM brands WHERE ${refCondition(2)}) AS brand_id`,
@@ -76,6 +93,7 @@ export function createProductRepository({ pool }: { pool: Queryable }): ProductR
         if (row?.brand_id == null) throw new CatalogError('brand-not-found', `no brand ${query.brand}`);
         filters.brandId = row.brand_id;
       }
+      references.set(referenceKey, { categoryPath: filters.categoryPath, brandId: filters.brandId });
       return filters;
     },
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invalidateProduct } from '../../src/catalog/product-invalidation.ts';
 import { startTestCatalog, type TestCatalog } from '../support/catalog-app.ts';
+import { listProducts } from '../../src/catalog/listing.ts';
 import { createProductRepository } from '../../src/store/product-repository.ts';
 import type { Queryable } from '../../src/store/postgres-guard.ts';
 
@@ -129,6 +130,29 @@ describe('when a storefront loads the category tree', () => {
     const childSum = clothing.children.reduce((sum: number, child: { productCount: number }) => sum + child.productCount, 0);
     expect(childSum).toBeLessThanOrEqual(clothing.productCount);
     expect(clothing.children.map((c: { name: string }) => c.name)).toContain("Women's Clothing");
+  });
+});
+
+describe('when listings of one category are loaded one after another', () => {
+  it('then the category is resolved once, and an unknown category is asked again every time', async () => {
+    const texts: string[] = [];
+    const counting = {
+      query: (text: string, values?: unknown[]) => {
+        texts.push(text);
+        return catalog.database.read.query(text, values);
+      },
+    };
+    const repository = createProductRepository({ pool: counting as Queryable });
+    const resolves = () => texts.filter((text) => text.includes('FROM categories')).length;
+    for (const sort of ['newest', 'price_asc', 'rating'] as const) {
+      const page = await listProducts(repository, { category: 'clothing', sort, limit: 5 });
+      expect(page.items).toHaveLength(5);
+    }
+    expect(resolves()).toBe(1);
+    for (let i = 0; i < 2; i++) {
+      await expect(listProducts(repository, { category: 'no-such-category', sort: 'newest', limit: 5 })).rejects.toMatchObject({ code: 'category-not-found' });
+    }
+    expect(resolves()).toBe(3);
   });
 });
 
