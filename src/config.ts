@@ -33,7 +33,7 @@ const EnvSchema = Type.Object({
   CACHE_STALE_IF_ERROR_MS: Type.Integer({ ...millis, default: 600_000 }),
   CACHE_MISS_TTL_MS: Type.Integer({ ...millis, default: 10_000 }),
   CACHE_LOCK_TTL_MS: Type.Integer({ ...millis, default: 10_000 }),
-  CACHE_REFRESH_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1000, default: 32 }),
+  CACHE_REFRESH_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1000, default: 8 }),
 
   SHUTDOWN_DELAY_MS: Type.Integer({ minimum: 0, maximum: 120_000, default: 0 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ ...millis, default: 10_000 }),

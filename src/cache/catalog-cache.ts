@@ -77,7 +77,7 @@ export interface CatalogCacheOptions {
   };
   refresh?: {
     /**
-     * Background refreshes running at once in this process (default 32). A wave of pages going stale
+     * Background refresh loads running at once in this process (default 8). A wave of pages going stale
      * together then costs the event loop and the database pool a steady trickle instead of a burst
      * that stalls requests; the stale copies are served while refreshes wait their turn.
      */
@@ -160,7 +160,7 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
 
   const lookups = createSingleFlight<CacheRead>();
   const refreshes = createSingleFlight<unknown>();
-  const refreshSlots = pLimit(options.refresh?.concurrency ?? 32);
+  const refreshSlots = pLimit(options.refresh?.concurrency ?? 8);
   const gathered = new Map<string, () => void>();
   let gatherTimer: NodeJS.Timeout | null = null;
   const maxQueuedRefreshes = options.refresh?.maxQueued ?? 10_000;
@@ -449,20 +449,27 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
     for (const start of starts) start();
   }
 
+  /**
+   * The lock and the lookup of every refresh in a gathered batch go to Redis at once; only the
+   * loads wait for a slot (refreshSlots), so the database sees at most `refresh.concurrency` of
+   * them however large the wave.
+   */
   function startRefresh(key: string, tags: readonly string[], load: Loader, copy: Copy): void {
-    const flight = refreshes.run(key, () => refreshSlots(async () => {
+    const loadInSlot = (generations: number[] | null, unlock?: () => unknown) =>
+      refreshSlots(() => (closed ? null : loadAndStore(key, tags, load, generations, copy, unlock)));
+    const flight = refreshes.run(key, async () => {
       if (closed) return null;
       try {
-        if (!redisUsable()) return await loadAndStore(key, tags, load, null, copy);
+        if (!redisUsable()) return await loadInSlot(null);
         // The lock and the lookup go to Redis together: one round trip before loading, not two.
         const [attempt, found] = await Promise.all([tryLock(key), redisGet(key, tags)]);
-        if (attempt === null) return await loadAndStore(key, tags, load, null, copy);
+        if (attempt === null) return await loadInSlot(null);
         if (attempt.state === 'busy') return null;
         try {
           const entry = found?.entry;
           // Already refreshed by another pod since we looked: adopt it.
           if (found && entry && entry.response.storedAt > copy.response.storedAt && judgeRedis(key, tags, found, false)) return null;
-          return await loadAndStore(key, tags, load, found ? found.generations : null, copy, attempt.release);
+          return await loadInSlot(found ? found.generations : null, attempt.release);
         } finally {
           void attempt.release();
         }
@@ -470,7 +477,7 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
         log.warn({ err: error, key }, 'background refresh failed; stale copy still served');
         return null;
       }
-    }));
+    });
     void flight.promise;
   }
 
