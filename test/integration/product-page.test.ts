@@ -133,16 +133,21 @@ describe('when a storefront loads the category tree', () => {
   });
 });
 
+/** A repository on the test database that records the text of every query it sends. */
+function repositoryRecordingQueries() {
+  const texts: string[] = [];
+  const recording = {
+    query: (text: string, values?: unknown[]) => {
+      texts.push(text);
+      return catalog.database.read.query(text, values);
+    },
+  };
+  return { repository: createProductRepository({ pool: recording as Queryable }), texts };
+}
+
 describe('when listings of one category are loaded one after another', () => {
   it('then the category is resolved once, and an unknown category is asked again every time', async () => {
-    const texts: string[] = [];
-    const counting = {
-      query: (text: string, values?: unknown[]) => {
-        texts.push(text);
-        return catalog.database.read.query(text, values);
-      },
-    };
-    const repository = createProductRepository({ pool: counting as Queryable });
+    const { repository, texts } = repositoryRecordingQueries();
     const resolves = () => texts.filter((text) => text.includes('FROM categories')).length;
     for (const sort of ['newest', 'price_asc', 'rating'] as const) {
       const page = await listProducts(repository, { category: 'clothing', sort, limit: 5 });
@@ -158,14 +163,7 @@ describe('when listings of one category are loaded one after another', () => {
 
 describe('when several product pages are loaded in one event-loop turn', () => {
   it('then they are read with one query per kind of reference, each page its own, unknown ones missing', async () => {
-    const texts: string[] = [];
-    const counting = {
-      query: (text: string, values?: unknown[]) => {
-        texts.push(text);
-        return catalog.database.read.query(text, values);
-      },
-    };
-    const repository = createProductRepository({ pool: counting as Queryable });
+    const { repository, texts } = repositoryRecordingQueries();
     const ids = [1, 2, 3, 999_999_999];
     const [byId, bySlug] = await Promise.all([
       Promise.all(ids.map((id) => repository.findProductPage({ id }))),
