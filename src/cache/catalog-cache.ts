@@ -431,8 +431,8 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
   /**
    * One revalidation per key per pod; if another pod holds the lock, it is the one refreshing.
    * Refreshes asked for within REFRESH_GATHER_MS start together (the stale copy is served
-   * meanwhile), so their Redis commands share round trips: the locks, the lookups and the fills
-   * each go as one write, and product pages are read with one query. Every page goes stale about
+   * meanwhile), so their locks and their lookups each go to Redis as one write, and the loads that
+   * run together share round trips too (product pages are one query per turn). Every page goes stale about
    * twice a minute, and a round trip costs this event loop far more than its commands do (see
    * docs/caching.md), so refreshing one page at a time was most of a busy pod's background work.
    */

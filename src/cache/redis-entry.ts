@@ -166,9 +166,10 @@ export function createEntryStore(redis: Redis, keys: KeySpace, guard?: RedisGuar
     for (const { key, tags } of batch) pipeline.mgetBuffer(keys.entry(key), ...tags.map((tag) => keys.tag(tag)));
     const results = await run(pipeline);
     return batch.map((_, i) => {
-      const [error, values] = results[i] ?? [new Error('Redis pipeline returned no reply')];
-      if (error) return error;
-      const [raw, ...tagValues] = values as (Buffer | null)[];
+      // run() has thrown if any command failed: every reply here is a value.
+      const values = results[i]?.[1] as (Buffer | null)[] | undefined;
+      if (!values) return new Error('Redis pipeline returned no reply');
+      const [raw, ...tagValues] = values;
       return {
         entry: raw ? decodeEntry(raw) : null,
         generations: tagValues.map((value) => (value ? Number(value.toString('latin1')) : 0)),
