@@ -432,9 +432,10 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
    * One revalidation per key per pod; if another pod holds the lock, it is the one refreshing.
    * Refreshes asked for within REFRESH_GATHER_MS start together (the stale copy is served
    * meanwhile), so their locks and their lookups each go to Redis as one write, and the loads that
-   * run together share round trips too (product pages are one query per turn). Every page goes stale about
-   * twice a minute, and a round trip costs this event loop far more than its commands do (see
-   * docs/caching.md), so refreshing one page at a time was most of a busy pod's background work.
+   * run together share round trips too (product pages are one query per turn). Every page goes
+   * stale about twice a minute, and a round trip costs this event loop far more than its commands
+   * do (see docs/caching.md), so refreshing one page at a time was most of a busy pod's background
+   * work.
    */
   function refreshInBackground(key: string, tags: readonly string[], load: Loader, copy: Copy): void {
     if (closed || refreshes.has(key) || gathered.has(key) || gathered.size + refreshSlots.pendingCount >= maxQueuedRefreshes) return;
