@@ -171,8 +171,12 @@ async function fireAutocannon(url: string, paths: readonly string[], distributio
   };
 }
 
-export function printTable(rows: readonly LoadResult[], baseline?: LoadResult): void {
-  const header = ['scenario', 'req/s', 'p50 ms', 'p97.5 ms', 'p99 ms', 'errors', 'non-2xx', ...(baseline ? [`x ${baseline.name}`] : [])];
+/**
+ * `ratio`, when given, adds a column: each row's figure against its baseline, computed by the caller
+ * (read-path prints the median of per-round ratios, which a ratio of two median rounds is not).
+ */
+export function printTable(rows: readonly (LoadResult & { ratio?: number })[], ratioTitle?: string): void {
+  const header = ['scenario', 'req/s', 'p50 ms', 'p97.5 ms', 'p99 ms', 'errors', 'non-2xx', ...(ratioTitle ? [ratioTitle] : [])];
   const lines = rows.map((row) => [
     row.name,
     String(row.rps),
@@ -181,7 +185,7 @@ export function printTable(rows: readonly LoadResult[], baseline?: LoadResult): 
     row.p99.toFixed(2),
     String(row.errors),
     String(row.non2xx),
-    ...(baseline ? [(row.rps / baseline.rps).toFixed(2)] : []),
+    ...(ratioTitle ? [row.ratio === undefined ? '' : row.ratio.toFixed(2)] : []),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => (line[column] as string).length)));
   const format = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column] as number)).join(' | ')} |`;
