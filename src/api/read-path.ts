@@ -14,6 +14,7 @@ import { guardPostgres } from '../store/postgres-guard.ts';
 import { preparedStatements } from '../store/prepared-statements.ts';
 import { createProductRepository, type ProductRepository } from '../store/product-repository.ts';
 import type { AppDependencies } from './app.ts';
+import type { DependencyReport } from './routes/health.ts';
 
 /** Bump when a cached response body changes shape, so no pod serves another release's bytes. */
 export const RESPONSE_SCHEMA_VERSION = 1;
@@ -64,9 +65,20 @@ export async function createReadPath(config: Config, database: Database, log: Lo
     redis,
     httpCache: { freshTtlMs: settings.freshTtlMs, maxStaleMs: settings.maxStaleMs, staleIfErrorMs: settings.staleIfErrorMs },
     readiness: {
+      // Straight to the pool and the client: readiness reports the dependencies themselves, not the
+      // breakers' memory of them. A PostgreSQL outage alone does not fail it: it would take every
+      // pod out of the Service at once, and the pages cached in Redis would reach no shopper.
       async check() {
-        // Straight to the pool: readiness reports the database itself, not the breaker's memory of it.
-        await database.read.query('SELECT 1');
+        const [origin, shared] = await Promise.allSettled([database.read.query('SELECT 1'), redis?.ping()]);
+        const report: DependencyReport = {
+          postgres: origin.status === 'fulfilled' ? 'up' : 'down',
+          redis: !redis ? 'not configured' : shared.status === 'fulfilled' ? 'up' : 'down',
+        };
+        if (report.postgres === 'down' && report.redis !== 'up') {
+          const reasons = [origin, shared].map((result) => (result.status === 'rejected' ? (result.reason as Error).message : 'not configured'));
+          throw new Error(`PostgreSQL: ${reasons[0]}; Redis: ${reasons[1]}`);
+        }
+        return report;
       },
     },
     async close() {

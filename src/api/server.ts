@@ -19,7 +19,7 @@ export async function runApiServer(config: Config, log: Logger): Promise<void> {
     readiness: {
       async check() {
         if (shuttingDown) throw new Error('shutting down');
-        await readPath.readiness.check();
+        return readPath.readiness.check();
       },
     },
   });

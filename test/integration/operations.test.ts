@@ -12,10 +12,10 @@ describe('when Kubernetes probes the service', () => {
     expect((await catalog.app.inject('/health/live')).json()).toEqual({ status: 'live' });
     const ready = await catalog.app.inject('/health/ready');
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ready' });
+    expect(ready.json()).toEqual({ status: 'ready', postgres: 'up', redis: 'not configured' });
   });
 
-  it('then readiness is a 503 problem when PostgreSQL cannot be reached, and liveness stays 200', async () => {
+  it('then readiness is a 503 problem when PostgreSQL cannot be reached and no Redis holds cached pages, and liveness stays 200', async () => {
     // Port 9 (discard) refuses connections: a database that is down.
     const down = await startTestCatalog({ databaseUrl: 'postgres://postgres@127.0.0.1:9/none', env: { DATABASE_CONNECT_TIMEOUT_MS: '500' } });
     const app = down.app;
@@ -25,6 +25,7 @@ describe('when Kubernetes probes the service', () => {
       expect(ready.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(ready.headers['retry-after']).toBe('1');
       expect(ready.json()).toMatchObject({ type: '/problems/service-unavailable', status: 503 });
+      expect(ready.json().detail).toMatch(/PostgreSQL: .*; Redis: not configured/);
       expect((await app.inject('/health/live')).statusCode).toBe(200);
       // A read with the database down and nothing cached is a 503 problem without internals, never a hang.
       const listing = await app.inject('/products');

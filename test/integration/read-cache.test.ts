@@ -191,6 +191,10 @@ describe('when Redis dies under load', () => {
       await load;
       expect(statuses).toHaveLength(2000);
       expect(statuses.filter((status) => status !== 200)).toEqual([]);
+      // The pod stays in the Service: it answers from PostgreSQL.
+      const ready = await catalog.app.inject('/health/ready');
+      expect(ready.statusCode).toBe(200);
+      expect(ready.json()).toEqual({ status: 'degraded', postgres: 'up', redis: 'down' });
 
       const again = await startRedisServer(redis.port);
       try {
@@ -211,7 +215,7 @@ describe('when Redis dies under load', () => {
 });
 
 describe('when PostgreSQL is unreachable', () => {
-  it('then cached pages are served stale with 200, an uncached one is a 503 problem, and both recover', async () => {
+  it('then cached pages are served stale with 200, an uncached one is a 503 problem, the pod stays ready, and all recover', async () => {
     const target = new URL(testDatabaseUrl());
     const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
     const viaProxy = new URL(target);
@@ -236,6 +240,11 @@ describe('when PostgreSQL is unreachable', () => {
       expect(Number(uncached.headers['retry-after'])).toBeGreaterThan(0);
       expect(uncached.json().type).toBe('/problems/service-unavailable');
 
+      // Readiness holds while Redis answers: failing it would take every pod, and every cached page, out of the Service.
+      const degraded = await catalog.app.inject('/health/ready');
+      expect(degraded.statusCode).toBe(200);
+      expect(degraded.json()).toEqual({ status: 'degraded', postgres: 'down', redis: 'up' });
+
       // Further failures open the breaker: reads fail fast instead of waiting for connections.
       for (let id = 8; id < 16; id += 1) expect((await catalog.app.inject(`/products/${id}`)).statusCode).toBe(503);
       expect((await catalog.app.inject('/metrics')).body).toContain('catalog_breaker_state{dependency="postgres"} 2');
@@ -249,6 +258,7 @@ describe('when PostgreSQL is unreachable', () => {
       expect(status).toBe(200);
       expect((await catalog.app.inject('/metrics')).body).toContain('catalog_breaker_state{dependency="postgres"} 0');
       expect((await catalog.app.inject('/products/6')).headers['x-cache']).not.toBe('STALE');
+      expect((await catalog.app.inject('/health/ready')).json()).toEqual({ status: 'ready', postgres: 'up', redis: 'up' });
     } finally {
       await proxy.close();
     }
