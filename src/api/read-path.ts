@@ -75,8 +75,8 @@ export async function createReadPath(config: Config, database: Database, log: Lo
           redis: !redis ? 'not configured' : shared.status === 'fulfilled' ? 'up' : 'down',
         };
         if (report.postgres === 'down' && report.redis !== 'up') {
-          const reasons = [origin, shared].map((result) => (result.status === 'rejected' ? (result.reason as Error).message : 'not configured'));
-          throw new Error(`PostgreSQL: ${reasons[0]}; Redis: ${reasons[1]}`);
+          const why = (result: PromiseSettledResult<unknown>) => (result.status === 'rejected' ? (result.reason as Error).message : 'not configured');
+          throw new Error(`PostgreSQL: ${why(origin)}; Redis: ${why(shared)}`);
         }
         return report;
       },

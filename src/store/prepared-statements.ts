@@ -17,7 +17,7 @@ const MAX_STATEMENTS = 2_000;
  * (checked on PostgreSQL 15). pg-pool drops a connection whose query failed, so without help each
  * of a pod's connections would fail one read after such a migration.
  */
-export function isResultTypeChange(error: unknown): boolean {
+function isResultTypeChange(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   return code === '0A000' && typeof message === 'string' && message.includes('cached plan must not change result type');
 }
