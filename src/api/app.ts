@@ -12,6 +12,7 @@ import type { ProductRepository } from '../store/product-repository.ts';
 import type { CachedReads, HttpCachePolicy } from './cached-reply.ts';
 import { createHotPath } from './hot-path.ts';
 import { createHotUrls } from './hot-urls.ts';
+import { requireDecimalIntegers } from './integer-parameters.ts';
 import { registerProblemHandlers, sendFrameworkProblem } from './problem-handler.ts';
 import { categoryRoutes } from './routes/categories.ts';
 import { healthRoutes, type Readiness } from './routes/health.ts';
@@ -63,6 +64,7 @@ export async function buildApp(deps: AppDependencies) {
     done();
   });
   registerProblemHandlers(app);
+  requireDecimalIntegers(app);
   observeRequestDurations(app, durations);
   app.addSchema(CategoryNode);
 

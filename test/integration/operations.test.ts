@@ -60,6 +60,26 @@ describe('when a client sends something the service does not serve', () => {
     expect(response.json()).toMatchObject({ type: '/problems/route-not-found', instance: '/no/such/route' });
   });
 
+  it('then an integer parameter that is not decimal digits is a 400 naming it, never a 500 (Ajv would coerce 1e400 to Infinity)', async () => {
+    for (const [url, name] of [
+      ['/products?minPrice=1e400', 'minPrice'],
+      ['/products?maxPrice=Infinity', 'maxPrice'],
+      ['/products?limit=Infinity', 'limit'],
+      [`/products?minPrice=${'9'.repeat(400)}`, 'minPrice'],
+      ['/products?minPrice=0x10', 'minPrice'],
+      ['/products?limit=%20', 'limit'],
+      ['/products/1/related?limit=1e400', 'limit'],
+    ] as const) {
+      const response = await catalog.app.inject(url);
+      expect(response.statusCode, url).toBe(400);
+      expect(response.headers['content-type'], url).toMatch(/^application\/problem\+json/);
+      expect(response.json(), url).toMatchObject({ type: '/problems/invalid-parameter', errors: [{ in: 'querystring', name }] });
+    }
+    // Decimal digits still go on to the schema's own bounds.
+    expect((await catalog.app.inject('/products?minPrice=99999999999999999999')).json().detail).toBe('minPrice must be <= 1000000000000000');
+    expect((await catalog.app.inject('/products?minPrice=100&limit=2')).statusCode).toBe(200);
+  });
+
   it('then an unsupported method is a 404 problem, not a 500', async () => {
     const response = await catalog.app.inject({ method: 'DELETE', url: '/products/1' });
     expect(response.statusCode).toBe(404);
