@@ -114,8 +114,22 @@ function isValidSortKey(sort: ListingSort, key: string): boolean {
     case 'rating':
       return /^\d(\.\d)?$/.test(key);
     case 'newest':
-      return /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/.test(key);
+      return isTimestamp(key);
     case 'name':
-      return key.length > 0;
+      // PostgreSQL text cannot hold NUL.
+      return key.length > 0 && !key.includes('\u0000');
   }
+}
+
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?[+-](\d{2})(?::(\d{2}))?$/;
+
+/** A timestamptz as PostgreSQL prints it, naming a real date and time ("2020-02-30 ..." is refused). */
+function isTimestamp(key: string): boolean {
+  const fields = TIMESTAMP.exec(key);
+  if (!fields) return false;
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes = 0] = fields.slice(1).map((field) => Number(field ?? 0));
+  const date = new Date(0);
+  date.setUTCFullYear(year as number, (month as number) - 1, day);
+  const realDay = (year as number) >= 1 && date.getUTCMonth() === (month as number) - 1 && date.getUTCDate() === day;
+  return realDay && (hour as number) < 24 && (minute as number) < 60 && (second as number) < 60 && (offsetHours as number) <= 15 && offsetMinutes < 60;
 }

@@ -16,12 +16,34 @@ describe('when a listing cursor comes back from a client', () => {
     ['a price that is not a number', Buffer.from(JSON.stringify(['price_asc', '1 OR 1=1', 5])).toString('base64url')],
     ['another sort', encodeCursor('rating', { sortKey: '4.5', id: 3 })],
   ])('then %s is an invalid-cursor error', (_kind, cursor) => {
-    expect(() => decodeCursor(cursor, 'price_asc')).toThrow(CatalogError);
-    try {
-      decodeCursor(cursor, 'price_asc');
-    } catch (error) {
-      expect((error as CatalogError).code).toBe('invalid-cursor');
-      expect((error as CatalogError).status).toBe(400);
+    expectInvalid(cursor, 'price_asc');
+  });
+
+  // Each of these passed the cursor's shape check and failed as a cast in PostgreSQL: a 500.
+  it.each([
+    ['a month that does not exist', 'newest', '2020-13-05 10:00:00+00'],
+    ['a day the month does not have', 'newest', '2021-02-29 10:00:00+00'],
+    ['a time past midnight', 'newest', '2020-01-01 24:00:00+00'],
+    ['year zero', 'newest', '0000-01-01 00:00:00+00'],
+    ['an offset no zone has', 'newest', '2020-01-01 10:00:00+99'],
+    ['a name holding NUL', 'name', 'a\u0000b'],
+  ] as const)('then %s is an invalid-cursor error', (_kind, sort, sortKey) => {
+    expectInvalid(encodeCursor(sort, { sortKey, id: 1 }), sort);
+  });
+
+  it('then a leap day and a zone offset with minutes still decode', () => {
+    for (const sortKey of ['2020-02-29 23:59:59.5+05:30', '1999-12-31 00:00:00-12']) {
+      expect(decodeCursor(encodeCursor('newest', { sortKey, id: 1 }), 'newest').sortKey).toBe(sortKey);
     }
   });
 });
+
+function expectInvalid(cursor: string, sort: Parameters<typeof decodeCursor>[1]): void {
+  expect(() => decodeCursor(cursor, sort)).toThrow(CatalogError);
+  try {
+    decodeCursor(cursor, sort);
+  } catch (error) {
+    expect((error as CatalogError).code).toBe('invalid-cursor');
+    expect((error as CatalogError).status).toBe(400);
+  }
+}
