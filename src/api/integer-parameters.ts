@@ -15,7 +15,8 @@ export function requireDecimalIntegers(app: FastifyInstance): void {
     const names = Object.keys(properties).filter((name) => properties[name]?.type === 'integer');
     if (names.length === 0) return;
     const check: preValidationHookHandler = (request, _reply, done) => done(firstMalformed(request, names));
-    route.preValidation = [...[route.preValidation ?? []].flat(), check];
+    const earlier = route.preValidation === undefined ? [] : Array.isArray(route.preValidation) ? route.preValidation : [route.preValidation];
+    route.preValidation = [...earlier, check];
   });
 }
 

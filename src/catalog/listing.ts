@@ -121,15 +121,16 @@ function isValidSortKey(sort: ListingSort, key: string): boolean {
   }
 }
 
+type TimestampFields = [year: number, month: number, day: number, hour: number, minute: number, second: number, offsetHours: number, offsetMinutes: number];
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?[+-](\d{2})(?::(\d{2}))?$/;
 
 /** A timestamptz as PostgreSQL prints it, naming a real date and time ("2020-02-30 ..." is refused). */
 function isTimestamp(key: string): boolean {
   const fields = TIMESTAMP.exec(key);
   if (!fields) return false;
-  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes = 0] = fields.slice(1).map((field) => Number(field ?? 0));
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = fields.slice(1).map((field) => Number(field ?? 0)) as TimestampFields;
   const date = new Date(0);
-  date.setUTCFullYear(year as number, (month as number) - 1, day);
-  const realDay = (year as number) >= 1 && date.getUTCMonth() === (month as number) - 1 && date.getUTCDate() === day;
-  return realDay && (hour as number) < 24 && (minute as number) < 60 && (second as number) < 60 && (offsetHours as number) <= 15 && offsetMinutes < 60;
+  date.setUTCFullYear(year, month - 1, day);
+  const realDay = year >= 1 && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  return realDay && hour < 24 && minute < 60 && second < 60 && offsetHours <= 15 && offsetMinutes < 60;
 }
