@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
 import { CatalogError } from '../../catalog/catalog-error.ts';
 import { problemResponse } from '../schemas/problem.ts';
 
-export type DependencyState = 'up' | 'down' | 'not configured';
+const DependencyStates = Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('not configured')]);
+export type DependencyState = Static<typeof DependencyStates>;
 
 export interface DependencyReport {
   postgres: DependencyState;
@@ -16,7 +17,7 @@ export interface Readiness {
 }
 
 const Status = Type.Object({ status: Type.String() });
-const dependency = (description: string) => Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('not configured')], { description });
+const dependency = (description: string) => Type.Union(DependencyStates.anyOf, { description });
 const ReadyStatus = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('degraded')], {
     description: 'degraded: a dependency is down and the pod serves what it can (cached pages while PostgreSQL is down, PostgreSQL while Redis is down)',
