@@ -1,7 +1,7 @@
 // The benchmarks' own database on the local PostgreSQL, loaded once with the bundled products.
 import pg from 'pg';
 import { pino } from 'pino';
-import { bundledFeedFiles, importProducts } from '../src/catalog/product-import.ts';
+import { bundledFeedFiles, importProducts } from '../src/roles/import.ts';
 import { loadConfig } from '../src/config.ts';
 import { createDatabase, ensureDatabase } from '../src/store/database.ts';
 import { migrate } from '../src/store/migrator.ts';

@@ -1,60 +1,49 @@
-// One binary, one role per process: `api` (default), `migrate`, or `import [files...]`.
-import { runApiServer } from './api/server.ts';
+// The program's entry: `node dist/main.js <role> [args...]` in the container. One binary, one role
+// per process, picked from this table. Here a missing DATABASE_URL is an error: only `npm start`'s
+// entry (local-main.ts) may start an embedded PostgreSQL.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config.ts';
-import { bundledFeedFiles, importProducts } from './catalog/product-import.ts';
 import { createLogger } from './observability/logger.ts';
-import { openCatalogDatabase } from './store/catalog-database.ts';
+import { runApi } from './roles/api.ts';
+import type { EmbeddedDatabaseStarter } from './roles/dependencies.ts';
+import { runImport } from './roles/import.ts';
+import { runMigrate } from './roles/migrate.ts';
+import type { Role } from './roles/role.ts';
 
-const ROLES = ['api', 'migrate', 'import'] as const;
+export const ROLES: Readonly<Record<string, Role>> = {
+  api: runApi,
+  migrate: runMigrate,
+  import: runImport,
+};
 
-async function main(argv: string[]): Promise<number> {
-  const [role = 'api', ...args] = argv;
-  if (!(ROLES as readonly string[]).includes(role)) {
-    console.error(`unknown role "${role}"; expected one of: ${ROLES.join(', ')}`);
-    return 2;
+/** Runs the role named first in argv; sets the exit code of a role that ends by itself. */
+export async function runMain(argv: string[], options: { startEmbedded?: EmbeddedDatabaseStarter } = {}): Promise<void> {
+  const [name = 'api', ...args] = argv;
+  const role = Object.hasOwn(ROLES, name) ? ROLES[name] : undefined;
+  if (!role) {
+    console.error(`unknown role "${name}"; expected one of: ${Object.keys(ROLES).join(', ')}`);
+    process.exitCode = 2;
+    return;
   }
-  let config;
   try {
-    config = loadConfig();
+    const config = loadConfig();
+    const outcome = await role({ config, log: createLogger(config.logLevel), args, startEmbedded: options.startEmbedded });
+    if (outcome !== 'running') process.exitCode = outcome;
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      return 2;
-    }
-    throw error;
-  }
-  const log = createLogger(config.logLevel);
-
-  if (role === 'api') {
-    await runApiServer(config, log);
-    return -1; // keeps running until a signal
-  }
-
-  const database = await openCatalogDatabase(config.database, log, { migrate: true });
-  try {
-    if (role === 'import') {
-      const files = args.length > 0 ? args : bundledFeedFiles;
-      const report = await importProducts(database.primary, files);
-      for (const problem of report.skipped) console.log(`skipped ${problem.file}:${problem.line}: ${problem.reason}`);
-      console.log(
-        `read ${report.rows} rows from ${files.length} file(s); skipped ${report.skipped.length}; ` +
-          `products: ${report.products.inserted} new, ${report.products.updated} changed, ${report.products.unchanged} unchanged ` +
-          `(${report.drafts} drafts without a price); variants: ${report.variants.inserted} new, ${report.variants.updated} changed, ` +
-          `${report.variants.unchanged} unchanged; ${report.categories} new categories, ${report.brands} new brands`,
-      );
-    }
-    return 0;
-  } finally {
-    await database.close();
+    if (!(error instanceof ConfigError)) throw error;
+    // A configuration problem is the operator's to fix: one line naming it, no stack.
+    console.error(error.message);
+    process.exit(2);
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (code >= 0) process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exit(1);
-  },
-);
+export function exitOnFailure(error: unknown): never {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exit(1);
+}
+
+const entry = process.argv[1];
+if (entry && realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url))) {
+  runMain(process.argv.slice(2)).catch(exitOnFailure);
+}

@@ -14,7 +14,6 @@ export async function renderOpenApiDocument(): Promise<string> {
     findProductPage: unused,
     findRelated: unused,
     listCategories: unused,
-    findPlacement: unused,
   };
   const cache = createCatalogCache({});
   const httpCache = { freshTtlMs: 1, maxStaleMs: 1, staleIfErrorMs: 1 };

@@ -5,9 +5,15 @@ import { createHash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse';
-import { slugify } from './slug.ts';
-import { UNCATEGORISED, type ProductDraft, type RowProblem } from './product-draft.ts';
+import { slugify } from '../catalog/slug.ts';
+import { UNCATEGORISED, type ProductDraft, type RowProblem } from '../catalog/product-draft.ts';
+
+/** The real products bundled with the service (CC BY-SA 4.0, see data/flipkart-products/README.md). */
+export const bundledFeedFiles = ['products_20k.csv', 'products_full_first999.csv'].map((name) =>
+  fileURLToPath(new URL(`../../data/flipkart-products/${name}`, import.meta.url)),
+);
 
 const CURRENCY = 'INR';
 const MAX_CATEGORY_DEPTH = 6;

@@ -4,13 +4,12 @@ import DataLoader from 'dataloader';
 import { LRUCache } from 'lru-cache';
 import type { Queryable } from './postgres-guard.ts';
 import { CatalogError } from '../catalog/catalog-error.ts';
-import type { ProductPlacement } from '../catalog/cache-tags.ts';
 import type { CategoryRow } from '../catalog/category-tree.ts';
 import type { ListingPosition, ListingQuery, ListingSort, ListingSource, ProductSummary, ResolvedListingFilters } from '../catalog/listing.ts';
 import type { ProductPage, ProductPageSource, ProductRef } from '../catalog/product-page.ts';
 
 /** Only these products are visible to shoppers; the partial listing indexes carry the same predicate. */
-const LISTED = `p.status = 'active' AND p.price_min IS NOT NULL`;
+export const LISTED = `p.status = 'active' AND p.price_min IS NOT NULL`;
 
 // Each sort: the key expression (as indexed), its direction, and the key's SQL type for the cursor.
 // The id tie-breaker runs in the same direction, so `(key, id) > (k, i)` walks one btree index.
@@ -41,8 +40,6 @@ interface SummaryRow {
 
 export interface ProductRepository extends ListingSource, ProductPageSource {
   listCategories(): Promise<CategoryRow[]>;
-  /** Where a product sits (slug, categories, brand, listed), to name the cache tags a change touches. */
-  findPlacement(productId: number): Promise<ProductPlacement | null>;
 }
 
 /**
@@ -146,18 +143,6 @@ export function createProductRepository({ pool }: { pool: Queryable }): ProductR
       if (rows.length > 0) return rows.map(toSummary);
       const exists = await pool.query(`SELECT 1 FROM products p WHERE ${productCondition(ref)} AND p.status = 'active'`, ['id' in ref ? ref.id : ref.slug]);
       return exists.rowCount ? [] : undefined;
-    },
-
-    async findPlacement(productId: number): Promise<ProductPlacement | null> {
-      const { rows } = await pool.query<{ id: number; slug: string; listed: boolean; brand: { id: number; slug: string } | null; categories: { id: number; slug: string }[] }>(
-        `SELECT p.id, p.slug, (${LISTED}) AS listed,
-                CASE WHEN b.id IS NULL THEN NULL ELSE json_build_object('id', b.id, 'slug', b.slug) END AS brand,
-                (SELECT json_agg(json_build_object('id', c.id, 'slug', c.slug) ORDER BY nlevel(c.path))
-                   FROM categories c WHERE c.path @> p.category_path) AS categories
-           FROM products p LEFT JOIN brands b ON b.id = p.brand_id WHERE p.id = $1`,
-        [productId],
-      );
-      return rows[0] ?? null;
     },
 
     async listCategories(): Promise<CategoryRow[]> {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundledFeedFiles, importProducts } from '../../src/catalog/product-import.ts';
+import { bundledFeedFiles, importProducts } from '../../src/roles/import.ts';
 import { createDatabase, type Database } from '../../src/store/database.ts';
 import { migrate } from '../../src/store/migrator.ts';
 import { recreateDatabase, silentLog, testDatabaseConfig, testDatabaseName } from '../support/database.ts';

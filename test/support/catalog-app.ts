@@ -1,7 +1,7 @@
 // The whole API built on the test database, exercised with inject (no sockets). Settings come from
 // the same environment variables as in production (e.g. { REDIS_URL, CACHE_FRESH_TTL_MS }).
 import { buildApp, type CatalogApp } from '../../src/api/app.ts';
-import { createReadPath, type ReadPath } from '../../src/api/read-path.ts';
+import { createReadPath, type ReadPath } from '../../src/roles/read-path.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createDatabase, type Database } from '../../src/store/database.ts';
 import { silentLog, testDatabaseConfig, testDatabaseUrl } from './database.ts';

@@ -1,6 +1,6 @@
 // Once per test run: a fresh catalog database on the real PostgreSQL, migrated and loaded with the
 // bundled products, so every integration test reads real data.
-import { importProducts, bundledFeedFiles } from '../../src/catalog/product-import.ts';
+import { importProducts, bundledFeedFiles } from '../../src/roles/import.ts';
 import { createDatabase } from '../../src/store/database.ts';
 import { migrate } from '../../src/store/migrator.ts';
 import { dropDatabase, recreateDatabase, silentLog, testDatabaseConfig, testDatabaseName } from './database.ts';

@@ -1,4 +1,4 @@
-// Runs src/main.ts as a real process, the way the README and the container do, and waits for it to
+// Runs the service as a real process, the way `npm start` does, and waits for it to
 // say where it listens.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,7 @@ export async function startServiceProcess(env: Record<string, string>, timeoutMs
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !/^(DATABASE_|REDIS_|KAFKA_|OPENSEARCH_|EMBEDDED_|PORT$|HOST$)/.test(name)),
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'api'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/local-main.ts', 'api'], {
     cwd: root,
     env: { ...inherited, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

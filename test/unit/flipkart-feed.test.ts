@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCategoryTree, parseFlipkartRecord, parseSpecifications } from '../../src/catalog/flipkart-feed.ts';
+import { parseCategoryTree, parseFlipkartRecord, parseSpecifications } from '../../src/feeds/flipkart-feed.ts';
 import { slugify } from '../../src/catalog/slug.ts';
 
 describe('when a Flipkart category tree is read', () => {

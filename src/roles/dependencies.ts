@@ -1,0 +1,90 @@
+// What every role opens, built one way from the configuration: the database (with the embedded
+// fallback only where the entry point allows it), Redis, the two-tier cache, and the invalidator that
+// processes serving no HTTP use. The api role, the change pipeline's roles, the tests and the
+// benchmarks all build their parts here.
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { createCatalogCache, type CatalogCache } from '../cache/catalog-cache.ts';
+import { createRedisClient, waitForRedisReady } from '../cache/redis-client.ts';
+import { ConfigError, type CacheConfig, type Config } from '../config.ts';
+import { createDatabase, type Database } from '../store/database.ts';
+import type { EmbeddedDatabase } from '../store/embedded-postgres.ts';
+import { migrate } from '../store/migrator.ts';
+
+/** Bump when a cached response body changes shape, so no pod serves another release's bytes. */
+export const RESPONSE_SCHEMA_VERSION = 1;
+
+/** Starts a PostgreSQL of the process's own: given only by the entry point `npm start` runs. */
+export type EmbeddedDatabaseStarter = (options: { dir: string; port: number; log: Logger }) => Promise<EmbeddedDatabase>;
+
+export interface CatalogDatabase extends Database {
+  embedded: boolean;
+}
+
+/**
+ * DATABASE_URL when set. Without it, the embedded PostgreSQL when the entry point allows it (a
+ * developer's `npm start`), else a ConfigError: a pod must never start an empty database of its own.
+ */
+export async function openDatabase(
+  config: Config,
+  log: Logger,
+  options: { migrate: boolean; startEmbedded?: EmbeddedDatabaseStarter | undefined },
+): Promise<CatalogDatabase> {
+  const settings = config.database;
+  if (!settings.url && !options.startEmbedded) {
+    throw new ConfigError('DATABASE_URL is not set: the container runs no database of its own (npm start does, for development)');
+  }
+  const embedded = settings.url ? undefined : await options.startEmbedded?.({ ...settings.embedded, log });
+  const database = createDatabase({ primary: settings.url ?? (embedded?.url as string), replica: settings.replicaUrl }, settings, log);
+  try {
+    // The embedded database is the service's own, so it is always brought up to date.
+    if (options.migrate || embedded) {
+      const result = await migrate(database.primary, log);
+      log.info({ applied: result.applied.length, alreadyApplied: result.alreadyApplied }, 'database schema is up to date');
+    }
+  } catch (error) {
+    await database.close();
+    await embedded?.stop();
+    throw error;
+  }
+  return {
+    ...database,
+    embedded: embedded !== undefined,
+    async close() {
+      await database.close();
+      await embedded?.stop();
+    },
+  };
+}
+
+/** The shared Redis when REDIS_URL is set; a start proceeds without it (reads fall back) but waits for it briefly. */
+export async function openRedis(settings: CacheConfig, log: Logger, connectionName: string): Promise<Redis | undefined> {
+  if (!settings.redisUrl) return undefined;
+  const redis = createRedisClient(settings.redisUrl, { commandTimeoutMs: settings.redisCommandTimeoutMs, connectionName, log });
+  if (!(await waitForRedisReady(redis, 2000))) log.warn('Redis is not reachable yet; serving from PostgreSQL until it is');
+  return redis;
+}
+
+export async function closeRedis(redis: Redis | undefined): Promise<void> {
+  await redis?.quit().catch(() => redis.disconnect());
+}
+
+/** The near cache and, with Redis, the shared tier, fill locks and invalidation, from the config's settings. */
+export function buildCatalogCache(settings: CacheConfig, deps: { redis: Redis | undefined; log: Logger; metrics: Registry }): CatalogCache {
+  return createCatalogCache({
+    redis: deps.redis,
+    keyPrefix: settings.keyPrefix,
+    schemaVersion: RESPONSE_SCHEMA_VERSION,
+    near: settings.near,
+    freshTtlMs: settings.freshTtlMs,
+    maxStaleMs: settings.maxStaleMs,
+    staleIfErrorMs: settings.staleIfErrorMs,
+    missTtlMs: settings.missTtlMs,
+    lock: { ttlMs: settings.lockTtlMs },
+    refresh: { concurrency: settings.refreshConcurrency },
+    redisCommandTimeoutMs: settings.redisCommandTimeoutMs,
+    log: deps.log,
+    metrics: deps.metrics,
+  });
+}

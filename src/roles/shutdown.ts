@@ -1,0 +1,97 @@
+// The one way a role stops: on SIGTERM or SIGINT it first stops taking work (readiness fails, the
+// consumer pauses), waits for the load balancer to notice, then closes its parts in the order given
+// (listener before pools, consumers before producers) so a rolling deploy drops no request and loses
+// no message. A second signal, or the timeout, forces the exit.
+import type { Logger } from 'pino';
+
+export interface ShutdownStep {
+  /** Named in the log line when it fails or hangs. */
+  name: string;
+  close(): Promise<unknown> | unknown;
+}
+
+export interface ShutdownOptions {
+  log: Logger;
+  /** How long the role keeps serving after it stopped taking work (SHUTDOWN_DELAY_MS). */
+  delayMs: number;
+  /** How long the closing steps may take before the process exits anyway (SHUTDOWN_TIMEOUT_MS). */
+  timeoutMs: number;
+  /** Called first, at once: from then on the role refuses new work (e.g. readiness fails). */
+  stopTakingWork?: () => void;
+  /** Closed one after the other, in this order. */
+  steps: readonly ShutdownStep[];
+  /** Defaults to process.exit; tests pass their own. */
+  exit?: (code: number) => void;
+  signals?: readonly NodeJS.Signals[];
+}
+
+export interface Shutdown {
+  /** True from the first signal (or call) on. */
+  readonly started: boolean;
+  /** Runs the shutdown as a signal would; resolves when every step has closed. */
+  run(reason: string): Promise<void>;
+  /** Resolves when the shutdown has finished. */
+  readonly finished: Promise<void>;
+  /** Removes the signal handlers (for tests and for roles that end by themselves). */
+  dispose(): void;
+}
+
+export function handleShutdown(options: ShutdownOptions): Shutdown {
+  const { log } = options;
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
+  let started = false;
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+
+  async function run(reason: string): Promise<void> {
+    if (started) return finished;
+    started = true;
+    log.info({ reason, delayMs: options.delayMs }, 'shutting down: no new work is taken');
+    options.stopTakingWork?.();
+    const forced = setTimeout(() => {
+      log.error({ timeoutMs: options.timeoutMs }, 'shutdown timed out; exiting');
+      exit(1);
+    }, options.delayMs + options.timeoutMs);
+    forced.unref();
+    await new Promise((resolve) => setTimeout(resolve, options.delayMs));
+    let failed = false;
+    for (const step of options.steps) {
+      try {
+        await step.close();
+      } catch (error) {
+        failed = true;
+        log.error({ err: error, step: step.name }, 'shutdown step failed');
+      }
+    }
+    clearTimeout(forced);
+    dispose();
+    if (failed) process.exitCode = 1;
+    log.info('shut down cleanly');
+    finish();
+  }
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!started) {
+      void run(signal);
+      return;
+    }
+    // An operator pressing Ctrl-C twice, or the kubelet after a hung shutdown: leave now.
+    log.warn({ signal }, 'second signal during shutdown; exiting at once');
+    exit(1);
+  };
+  for (const signal of signals) process.on(signal, onSignal);
+
+  function dispose(): void {
+    for (const signal of signals) process.off(signal, onSignal);
+  }
+
+  return {
+    get started() {
+      return started;
+    },
+    run,
+    finished,
+    dispose,
+  };
+}

@@ -1,0 +1,52 @@
+// The container's entry point (src/main.ts, dist/main.js in the image) against the one `npm start`
+// runs (src/local-main.ts): only the latter may start a database of its own.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+function run(entry: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string; ms: number }> {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(DATABASE_|EMBEDDED_)/.test(name)));
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: root, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  // A process that started a database instead of refusing would not end by itself.
+  const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  return new Promise((resolve) =>
+    child.once('exit', (code) => {
+      clearTimeout(killer);
+      resolve({ code, output, ms: performance.now() - started });
+    }),
+  );
+}
+
+describe('when the container entry point starts a role without DATABASE_URL', () => {
+  for (const role of ['api', 'migrate', 'import']) {
+    it(`then ${role} exits at once with a non-zero code naming DATABASE_URL, starting no database`, async () => {
+      const result = await run('src/main.ts', [role]);
+      expect(result.code).toBe(2);
+      expect(result.output).toMatch(/DATABASE_URL is not set/);
+      expect(result.output).not.toMatch(/embedded PostgreSQL/);
+    });
+  }
+});
+
+describe('when an entry point is given a role it does not have', () => {
+  it('then it names the roles it has and exits with 2', async () => {
+    const result = await run('src/main.ts', ['indexr']);
+    expect(result.code).toBe(2);
+    expect(result.output).toMatch(/unknown role "indexr"; expected one of: api, migrate, import/);
+  });
+});
+
+describe('when a bad setting is given', () => {
+  it('then the role refuses to start with one line naming it, and no stack', async () => {
+    const result = await run('src/local-main.ts', ['api'], { PORT: 'eighty' });
+    expect(result.code).toBe(2);
+    expect(result.output).toMatch(/PORT="eighty"/);
+    expect(result.output).not.toMatch(/\bat .*\.ts:\d+/);
+  });
+});
