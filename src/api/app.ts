@@ -19,7 +19,7 @@ import { healthRoutes, type Readiness } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { productRoutes } from './routes/products.ts';
 import { requestIdFor } from './request-id.ts';
-import { CategoryNode } from './schemas/category.ts';
+import { CategoryNode } from '../catalog/category-tree.ts';
 
 export interface AppDependencies {
   log: Logger;

@@ -17,13 +17,13 @@ export interface HttpCachePolicy {
  * and turns a not-found into a cacheable 404 (so unknown ids stop reaching PostgreSQL). It keeps the
  * route's serializer, not the reply, so the hot path can run it for later requests of the same URL.
  */
-export function originOf<T extends object>(reply: FastifyReply, produce: () => Promise<T>, surrogateKeys: (value: T) => string[]): () => Promise<OriginResponse> {
+export function originOf<T extends Record<string, unknown>>(reply: FastifyReply, produce: () => Promise<T>, surrogateKeys: (value: T) => string[]): () => Promise<OriginResponse> {
   const serialize = reply.getSerializationFunction('200');
   if (!serialize) throw new Error(`route ${reply.request.routeOptions.url ?? ''} has no 200 response schema`);
   return async () => {
     try {
       const value = await produce();
-      return { status: 200, body: Buffer.from(serialize(value as Record<string, unknown>)), surrogateKeys: surrogateKeys(value) };
+      return { status: 200, body: Buffer.from(serialize(value)), surrogateKeys: surrogateKeys(value) };
     } catch (error) {
       if (error instanceof CatalogError && error.status === 404) {
         return { status: 404, body: Buffer.from(JSON.stringify({ code: error.code, detail: error.message })) };

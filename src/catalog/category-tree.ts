@@ -1,12 +1,23 @@
 // The category tree a storefront navigates, with how many listed products each branch holds.
-export interface CategoryNode {
-  id: number;
-  slug: string;
-  name: string;
-  /** Listed products in this category and all its descendants. */
-  productCount: number;
-  children: CategoryNode[];
-}
+import Type, { type Static } from 'typebox';
+
+/** Registered once with `app.addSchema`, so the tree can refer to itself and OpenAPI shows it as a component. */
+export const CategoryNode = Type.Object(
+  {
+    id: Type.Integer(),
+    slug: Type.String(),
+    name: Type.String(),
+    productCount: Type.Integer({ minimum: 0, description: 'Listed products in this category and its descendants' }),
+    children: Type.Array(Type.Ref('CategoryNode')),
+  },
+  { $id: 'CategoryNode' },
+);
+/** The context resolves the schema's reference to itself, so the type is recursive too. */
+type TreeSchemas = { CategoryNode: typeof CategoryNode };
+export type CategoryNode = Static<typeof CategoryNode, TreeSchemas>;
+
+export const CategoryTree = Type.Object({ categories: Type.Array(Type.Ref('CategoryNode')) });
+export type CategoryTree = Static<typeof CategoryTree, TreeSchemas>;
 
 export interface CategoryRow {
   id: number;

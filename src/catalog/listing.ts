@@ -1,47 +1,60 @@
 // Browsing: which products a listing page shows, in which order, and where the next page starts.
 // Pages are keyset cursors (the last row's sort key and id), so page 500 costs what page 1 costs
 // and rows added or removed between requests never make a page skip or repeat an item.
+import Type, { type Static } from 'typebox';
 import { CatalogError } from './catalog-error.ts';
+import { entityRefPattern } from './entity-ref.ts';
 
 export const LISTING_SORTS = ['price_asc', 'price_desc', 'newest', 'name', 'rating'] as const;
 export type ListingSort = (typeof LISTING_SORTS)[number];
 export const DEFAULT_LISTING_LIMIT = 24;
 export const MAX_LISTING_LIMIT = 100;
 
-export interface ListingQuery {
-  /** A category id or slug: the category and its descendants. */
-  category?: string | undefined;
-  /** A brand id or slug. */
-  brand?: string | undefined;
-  /** Bounds on the lowest variant price, in minor units. */
-  minPrice?: number | undefined;
-  maxPrice?: number | undefined;
-  inStock?: boolean | undefined;
-  sort: ListingSort;
-  limit: number;
-  cursor?: string | undefined;
-}
+// The shapes a listing is asked with and answers with. Each TypeBox schema validates the query,
+// serializes the response and documents both in openapi.yaml; the domain type is derived from it.
+
+export const Money = Type.Integer({ minimum: 0, description: 'Amount in minor units of the currency (paise, cents)' });
+export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code' });
+export const PriceRange = (options?: { description: string }) => Type.Object({ min: Money, max: Money, currency: Currency }, options);
+
+export const BrandRef = Type.Union([Type.Object({ slug: Type.String(), name: Type.String() }), Type.Null()]);
+export const Rating = Type.Union([Type.Number({ minimum: 0, maximum: 5 }), Type.Null()]);
+
+/** A product as a listing (or a related list) shows it. */
+export const ProductSummary = Type.Object({
+  id: Type.Integer(),
+  slug: Type.String(),
+  name: Type.String(),
+  brand: BrandRef,
+  image: Type.Union([Type.String(), Type.Null()]),
+  price: PriceRange({ description: 'Lowest and highest variant price' }),
+  inStock: Type.Boolean(),
+  rating: Rating,
+});
+export type ProductSummary = Static<typeof ProductSummary>;
+
+export const ListingQuery = Type.Object({
+  category: Type.Optional(Type.String({ pattern: entityRefPattern(9), description: 'Category id or slug; includes its descendants' })),
+  brand: Type.Optional(Type.String({ pattern: entityRefPattern(9), description: 'Brand id or slug' })),
+  minPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: 1e15, description: 'Lowest price at least this, in minor units' })),
+  maxPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: 1e15, description: 'Lowest price at most this, in minor units' })),
+  inStock: Type.Optional(Type.Boolean({ description: 'Only products with (true) or without (false) stock' })),
+  sort: Type.Enum([...LISTING_SORTS], { default: 'newest', description: 'Order of the listing' }),
+  limit: Type.Integer({ minimum: 1, maximum: MAX_LISTING_LIMIT, default: DEFAULT_LISTING_LIMIT }),
+  cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,4096}$', description: 'nextCursor of the previous page' })),
+});
+export type ListingQuery = Static<typeof ListingQuery>;
+
+export const ListingPage = Type.Object({
+  items: Type.Array(ProductSummary),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last page' }),
+});
+export type ListingPage = Static<typeof ListingPage>;
 
 /** Where the previous page ended: the sort key as PostgreSQL printed it (exact, even for timestamps) and the id. */
 export interface ListingPosition {
   sortKey: string;
   id: number;
-}
-
-export interface ProductSummary {
-  id: number;
-  slug: string;
-  name: string;
-  brand: { slug: string; name: string } | null;
-  image: string | null;
-  price: { min: number; max: number; currency: string };
-  inStock: boolean;
-  rating: number | null;
-}
-
-export interface ListingPage {
-  items: ProductSummary[];
-  nextCursor: string | null;
 }
 
 export interface ResolvedListingFilters {

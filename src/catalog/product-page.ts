@@ -1,45 +1,50 @@
 // A product page: the product with its variants and where it sits in the category tree, and the
 // products shown beside it.
+import Type, { type Static } from 'typebox';
 import { CatalogError } from './catalog-error.ts';
 import { isIdRef } from './entity-ref.ts';
-import type { ProductSummary } from './listing.ts';
+import { BrandRef, Currency, Money, PriceRange, ProductSummary, Rating } from './listing.ts';
 
-export interface CategoryRef {
-  id: number;
-  slug: string;
-  name: string;
-}
+// The shapes a product page and a related list answer with: TypeBox schemas that serialize the
+// responses and document them in openapi.yaml, the domain types derived from them.
 
-export interface Variant {
-  id: number;
-  sku: string;
-  options: Record<string, string>;
-  price: number;
-  compareAtPrice: number | null;
-  currency: string;
-  stock: number;
-  inStock: boolean;
-}
+export const CategoryRef = Type.Object({ id: Type.Integer(), slug: Type.String(), name: Type.String() });
+export type CategoryRef = Static<typeof CategoryRef>;
 
-export interface ProductPage {
-  id: number;
-  slug: string;
-  name: string;
-  description: string | null;
-  brand: { slug: string; name: string } | null;
-  category: CategoryRef;
-  /** From the root down to the product's own category. */
-  categoryPath: CategoryRef[];
-  attributes: Record<string, string>;
-  images: string[];
-  rating: number | null;
-  price: { min: number; max: number; currency: string } | null;
-  inStock: boolean;
-  variants: Variant[];
-  createdAt: string;
-  updatedAt: string;
-  version: number;
-}
+export const Variant = Type.Object({
+  id: Type.Integer(),
+  sku: Type.String(),
+  options: Type.Record(Type.String(), Type.String()),
+  price: Money,
+  compareAtPrice: Type.Union([Money, Type.Null()]),
+  currency: Currency,
+  stock: Type.Integer({ minimum: 0 }),
+  inStock: Type.Boolean(),
+});
+export type Variant = Static<typeof Variant>;
+
+export const ProductPage = Type.Object({
+  id: Type.Integer(),
+  slug: Type.String(),
+  name: Type.String(),
+  description: Type.Union([Type.String(), Type.Null()]),
+  brand: BrandRef,
+  category: CategoryRef,
+  categoryPath: Type.Array(CategoryRef, { description: 'From the root down to the product category' }),
+  attributes: Type.Record(Type.String(), Type.String()),
+  images: Type.Array(Type.String()),
+  rating: Rating,
+  price: Type.Union([PriceRange(), Type.Null()]),
+  inStock: Type.Boolean(),
+  variants: Type.Array(Variant),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+  version: Type.Integer({ description: 'Increases on every change to the product or its variants' }),
+});
+export type ProductPage = Static<typeof ProductPage>;
+
+export const RelatedProducts = Type.Object({ items: Type.Array(ProductSummary) });
+export type RelatedProducts = Static<typeof RelatedProducts>;
 
 export const DEFAULT_RELATED_LIMIT = 12;
 export const MAX_RELATED_LIMIT = 50;

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { CATEGORY_TREE } from '../../catalog/cache-tags.ts';
-import { buildCategoryTree } from '../../catalog/category-tree.ts';
+import { buildCategoryTree, CategoryTree } from '../../catalog/category-tree.ts';
 import { originOf, replyFromCache } from '../cached-reply.ts';
-import { CategoryTree } from '../schemas/category.ts';
 import { notModified, serverProblems } from '../schemas/problem.ts';
 import type { ReadRouteOptions } from './products.ts';
 

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { brandTag, categoryTag, listingTags, productTag } from '../../catalog/cache-tags.ts';
 import { canonicalRef } from '../../catalog/entity-ref.ts';
-import { checkListingQuery, listProducts } from '../../catalog/listing.ts';
-import { getProductPage, getRelatedProducts } from '../../catalog/product-page.ts';
+import { checkListingQuery, ListingPage, ListingQuery, listProducts } from '../../catalog/listing.ts';
+import { getProductPage, getRelatedProducts, ProductPage, RelatedProducts } from '../../catalog/product-page.ts';
 import type { ProductRepository } from '../../store/product-repository.ts';
 import { originOf, replyFromCache, type CachedReads } from '../cached-reply.ts';
 import { notModified, problemResponse, serverProblems } from '../schemas/problem.ts';
-import { ListingPage, ListingQuery, ProductPage, ProductParams, RelatedProducts, RelatedQuery } from '../schemas/product.ts';
+import { ProductParams, RelatedQuery } from '../schemas/product.ts';
 
 const badRequest = problemResponse('A parameter is invalid (the problem names it)');
 const notFound = problemResponse('The product does not exist or is not active');
