@@ -1,7 +1,10 @@
-// The names cached responses are invalidated and purged by. A category, brand or product is named
-// the way the request named it (id or slug), so a tag is known before anything is loaded; a change
-// therefore names both forms.
-import type { ListingQuery } from './listing.ts';
+// The names cached responses are stored, invalidated and purged by, in one place with what a change
+// invalidates, so the two cannot drift apart. A category, brand or product is named the way the
+// request named it (id or slug, spelled by canonicalRef), so a tag is known before anything is
+// loaded; a change therefore names both forms.
+import type { CategoryTree } from './category-tree.ts';
+import type { ListingPage, ListingQuery } from './listing.ts';
+import type { ProductPage, RelatedProducts } from './product-page.ts';
 
 /** Every listing without a category or brand filter: any listed product may appear in it. */
 export const ALL_LISTINGS = 'listings';
@@ -16,6 +19,52 @@ export function listingTags(query: Pick<ListingQuery, 'category' | 'brand'>): st
   if (query.category !== undefined) tags.push(categoryTag(query.category));
   if (query.brand !== undefined) tags.push(brandTag(query.brand));
   return tags.length > 0 ? tags : [ALL_LISTINGS];
+}
+
+/** A cached read: where it is stored, what invalidates it, and what a CDN may purge it by. */
+export interface CacheEntry<T> {
+  /** The cache key. Keep its bytes across releases: entries in Redis outlive a deploy. */
+  key: string;
+  /** Known before loading: a change naming any of them invalidates the entry, on every pod. */
+  tags: string[];
+  /** Known once loaded: added to the tags in the Surrogate-Key header. */
+  surrogateKeys: (value: T) => string[];
+}
+
+/** A listing page, by every parameter after validation and defaults, in a fixed order: one key per distinct page. */
+export function listingEntry(query: ListingQuery): CacheEntry<ListingPage> {
+  const { sort, limit, category, brand, minPrice, maxPrice, inStock, cursor } = query;
+  return {
+    key: `listing:${sort}:${limit}:${category ?? ''}:${brand ?? ''}:${minPrice ?? ''}:${maxPrice ?? ''}:${inStock ?? ''}:${cursor ?? ''}`,
+    tags: listingTags(query),
+    surrogateKeys: (page) => page.items.map((item) => productTag(item.id)),
+  };
+}
+
+/** A product page, by the id or slug it was asked for. */
+export function productPageEntry(ref: string): CacheEntry<ProductPage> {
+  return {
+    key: `product:${ref}`,
+    tags: [productTag(ref)],
+    surrogateKeys: (page) => [productTag(page.id), productTag(page.slug), categoryTag(page.category.id), ...(page.brand ? [brandTag(page.brand.slug)] : [])],
+  };
+}
+
+/**
+ * The products shown beside one. Invalidated by a change to that product (its category or brand
+ * picks them); a change to a product it shows reaches it only through the price bound (max stale),
+ * since which products it shows is known only once loaded. A CDN can purge it by them.
+ */
+export function relatedEntry(ref: string, limit: number): CacheEntry<RelatedProducts> {
+  return {
+    key: `related:${ref}:${limit}`,
+    tags: [productTag(ref)],
+    surrogateKeys: (related) => related.items.map((item) => productTag(item.id)),
+  };
+}
+
+export function categoryTreeEntry(): CacheEntry<CategoryTree> {
+  return { key: 'categories', tags: [CATEGORY_TREE], surrogateKeys: () => [] };
 }
 
 /** What a product change touches, before and after the change (a product may move category or brand). */

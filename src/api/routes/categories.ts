@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { CATEGORY_TREE } from '../../catalog/cache-tags.ts';
+import { categoryTreeEntry } from '../../catalog/cache-tags.ts';
 import { buildCategoryTree, CategoryTree } from '../../catalog/category-tree.ts';
 import { originOf, replyFromCache } from '../cached-reply.ts';
 import { notModified, serverProblems } from '../schemas/problem.ts';
@@ -17,8 +17,9 @@ export const categoryRoutes: FastifyPluginAsyncTypebox<ReadRouteOptions> = async
       },
     },
     async (request, reply) => {
-      const load = originOf(reply, async () => ({ categories: buildCategoryTree(await repository.listCategories()) }), () => []);
-      return replyFromCache(request, reply, reads, { key: 'categories', tags: [CATEGORY_TREE], load });
+      const entry = categoryTreeEntry();
+      const load = originOf(reply, async () => ({ categories: buildCategoryTree(await repository.listCategories()) }), entry.surrogateKeys);
+      return replyFromCache(request, reply, reads, { key: entry.key, tags: entry.tags, load });
     },
   );
 };

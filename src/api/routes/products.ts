@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { brandTag, categoryTag, listingTags, productTag } from '../../catalog/cache-tags.ts';
+import { listingEntry, productPageEntry, relatedEntry } from '../../catalog/cache-tags.ts';
 import { canonicalRef } from '../../catalog/entity-ref.ts';
 import { checkListingQuery, ListingPage, ListingQuery, listProducts } from '../../catalog/listing.ts';
 import { getProductPage, getRelatedProducts, ProductPage, RelatedProducts } from '../../catalog/product-page.ts';
@@ -42,10 +42,9 @@ export const productRoutes: FastifyPluginAsyncTypebox<ReadRouteOptions> = async 
       };
       // A malformed cursor or price range costs no cache lookup and no fill lock.
       checkListingQuery(query);
-      // Every parameter, defaults included, in a fixed order: one key per distinct page.
-      const key = `listing:${query.sort}:${query.limit}:${query.category ?? ''}:${query.brand ?? ''}:${query.minPrice ?? ''}:${query.maxPrice ?? ''}:${query.inStock ?? ''}:${query.cursor ?? ''}`;
-      const load = originOf(reply, () => listProducts(repository, query), (page) => page.items.map((item) => productTag(item.id)));
-      return replyFromCache(request, reply, reads, { key, tags: listingTags(query), load });
+      const entry = listingEntry(query);
+      const load = originOf(reply, () => listProducts(repository, query), entry.surrogateKeys);
+      return replyFromCache(request, reply, reads, { key: entry.key, tags: entry.tags, load });
     },
   );
 
@@ -62,12 +61,9 @@ export const productRoutes: FastifyPluginAsyncTypebox<ReadRouteOptions> = async 
     },
     async (request, reply) => {
       const ref = canonicalRef(request.params.idOrSlug);
-      const load = originOf(
-        reply,
-        () => getProductPage(repository, ref),
-        (page) => [productTag(page.id), productTag(page.slug), categoryTag(page.category.id), ...(page.brand ? [brandTag(page.brand.slug)] : [])],
-      );
-      return replyFromCache(request, reply, reads, { key: `product:${ref}`, tags: [productTag(ref)], load });
+      const entry = productPageEntry(ref);
+      const load = originOf(reply, () => getProductPage(repository, ref), entry.surrogateKeys);
+      return replyFromCache(request, reply, reads, { key: entry.key, tags: entry.tags, load });
     },
   );
 
@@ -86,12 +82,9 @@ export const productRoutes: FastifyPluginAsyncTypebox<ReadRouteOptions> = async 
     async (request, reply) => {
       const ref = canonicalRef(request.params.idOrSlug);
       const { limit } = request.query;
-      const load = originOf(
-        reply,
-        async () => ({ items: await getRelatedProducts(repository, ref, limit) }),
-        (related) => related.items.map((item) => productTag(item.id)),
-      );
-      return replyFromCache(request, reply, reads, { key: `related:${ref}:${limit}`, tags: [productTag(ref)], load });
+      const entry = relatedEntry(ref, limit);
+      const load = originOf(reply, async () => ({ items: await getRelatedProducts(repository, ref, limit) }), entry.surrogateKeys);
+      return replyFromCache(request, reply, reads, { key: entry.key, tags: entry.tags, load });
     },
   );
 };
