@@ -37,6 +37,19 @@ describe('when a product changes, the tags it invalidates', () => {
     for (const tag of ['category:11', 'category:clothing', 'category:20', 'category:sports', 'categories']) expect(tags).toContain(tag);
   });
 
+  it("then a move to another brand names the old brand's listings as well as the new one's", () => {
+    const moved = { ...shorts, brand: { id: 8, slug: 'ladela' } };
+    const tags = productChangeTags(shorts, moved);
+    for (const tag of ['brand:7', 'brand:alisha', 'brand:8', 'brand:ladela']) expect(tags).toContain(tag);
+    // Neither the tree's counts nor its categories moved.
+    expect(tags).not.toContain('categories');
+  });
+
+  it('then a renamed slug names the page under the old slug and the new one', () => {
+    const tags = productChangeTags(shorts, { ...shorts, slug: 'alisha-cycling-shorts-c2d766ca' });
+    for (const tag of ['product:1', 'product:alisha-shorts-c2d766ca', 'product:alisha-cycling-shorts-c2d766ca']) expect(tags).toContain(tag);
+  });
+
   it('then a product leaving the listings (or a new one) changes the category tree counts', () => {
     expect(productChangeTags(shorts, { ...shorts, listed: false })).toContain('categories');
     expect(productChangeTags(null, shorts)).toContain('categories');
