@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invalidateProduct } from '../../src/catalog/product-invalidation.ts';
 import { startTestCatalog, type TestCatalog } from '../support/catalog-app.ts';
 import { testDatabaseUrl } from '../support/database.ts';
+import { startPostgresStatementProxy, type PostgresStatementProxy } from '../support/postgres-statements.ts';
 import { deleteKeysWithPrefix, startRedisServer } from '../support/redis-server.ts';
 import { startTcpProxy } from '../support/tcp-proxy.ts';
 
@@ -114,13 +115,30 @@ describe('when a storefront or a CDN revalidates', () => {
 });
 
 describe('when a hot key is cold on a fleet of two instances', () => {
+  let database: PostgresStatementProxy;
+  beforeAll(async () => {
+    database = await startPostgresStatementProxy(testDatabaseUrl());
+  });
+  afterAll(async () => {
+    await database.close();
+  });
+
   it('then 500 concurrent requests cause exactly one PostgreSQL fetch, and all get the same page', async () => {
-    const [a, b] = [await instance(), await instance()];
+    // Counted at the database's door: what one cold listing costs there, read alone on a third instance.
+    const alone = await instance({}, database.url);
+    const beforeAlone = database.statements();
+    expect((await alone.app.inject('/products?category=clothing&sort=rating&limit=16')).statusCode).toBe(200);
+    const statementsOfOneFetch = database.statements() - beforeAlone;
+    expect(statementsOfOneFetch).toBeGreaterThan(0);
+
+    const [a, b] = [await instance({}, database.url), await instance({}, database.url)];
     const url = `/products?category=clothing&sort=rating&limit=17`;
     const before = (await loads(a)) + (await loads(b));
+    const statementsBefore = database.statements();
     const responses = await Promise.all(Array.from({ length: 500 }, (_, i) => (i % 2 ? a : b).app.inject(url)));
     expect(responses.every((response) => response.statusCode === 200)).toBe(true);
     expect(new Set(responses.map((response) => response.headers.etag)).size).toBe(1);
+    expect(database.statements() - statementsBefore).toBe(statementsOfOneFetch);
     expect((await loads(a)) + (await loads(b)) - before).toBe(1);
   });
 });

@@ -11,7 +11,12 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+export interface TcpProxyOptions {
+  /** Called once per accepted connection; the returned function sees the client's bytes as they pass. */
+  observeClient?: () => (chunk: Buffer) => void;
+}
+
+export async function startTcpProxy(target: { host: string; port: number }, options: TcpProxyOptions = {}): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   const serve = (): Server =>
     createServer((client) => {
@@ -21,6 +26,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         socket.on('close', () => sockets.delete(socket));
         socket.on('error', () => undefined);
       }
+      const observe = options.observeClient?.();
+      if (observe) client.on('data', observe);
       client.pipe(upstream).pipe(client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
