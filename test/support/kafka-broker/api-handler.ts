@@ -1,3 +1,4 @@
+import type { BrokerActivity } from './broker-activity.ts';
 import type { ClientConnection } from './client-connection.ts';
 import type { GroupCoordinator } from './consumer-groups.ts';
 import type { FaultPlan } from './fault-plan.ts';
@@ -43,6 +44,7 @@ export interface BrokerServices {
   topics: TopicRegistry;
   groups: GroupCoordinator;
   faults: FaultPlan;
+  activity: BrokerActivity;
   /** Resolves pending long-polls with what they have when the broker stops. */
   onStop(listener: () => void): () => void;
 }

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApiHandler, BrokerServices, RequestContext, RequestHeader } from './api-handler.ts';
 import { ApiKey, findSupportedApi } from './api-keys.ts';
+import { BrokerActivity } from './broker-activity.ts';
 import { ClientConnection } from './client-connection.ts';
 import { apiVersions, apiVersionsResponse, createTopics, findCoordinator, metadata } from './cluster-apis.ts';
 import { GroupCoordinator } from './consumer-groups.ts';
@@ -51,6 +52,8 @@ export class KafkaTestBroker {
   private readonly topics = new TopicRegistry();
   private readonly groups: GroupCoordinator;
   private readonly faults = new FaultPlan();
+  /** What the broker did (fetches, delayed responses), for tests that wait on events, not the clock. */
+  readonly activity = new BrokerActivity();
   private readonly maxRequestBytes: number;
   private readonly onProtocolError: (message: string) => void;
 
@@ -76,6 +79,7 @@ export class KafkaTestBroker {
       topics: this.topics,
       groups: this.groups,
       faults: this.faults,
+      activity: this.activity,
       onStop: (listener) => {
         this.stopListeners.add(listener);
         return () => this.stopListeners.delete(listener);
@@ -200,7 +204,10 @@ export class KafkaTestBroker {
       throw new UnsupportedRequestError(`${api.name} v${header.apiVersion} is not supported`);
     }
     if (body === null) return null;
-    if (this.faults.responseDelayMs > 0) await sleep(this.faults.responseDelayMs);
+    if (this.faults.responseDelayMs > 0) {
+      this.activity.delayedResponses += 1;
+      await sleep(this.faults.responseDelayMs);
+    }
 
     const payload = body.toBuffer();
     const response = Buffer.allocUnsafe(8 + payload.length);

@@ -1,6 +1,7 @@
 import { KafkaTestBroker, type KafkaBrokerOptions } from './broker.ts';
 
 export { KafkaTestBroker, type KafkaBrokerOptions } from './broker.ts';
+export type { BrokerActivity, FetchSeen, LongPollEnd } from './broker-activity.ts';
 export { ErrorCode } from './error-codes.ts';
 export type { FailableApi } from './fault-plan.ts';
 export { Compression, encodeRecordBatch, decodeRecordBatch } from './record-batch.ts';

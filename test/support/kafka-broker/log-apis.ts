@@ -1,4 +1,5 @@
 import type { ApiHandler, BrokerServices } from './api-handler.ts';
+import type { LongPollEnd } from './broker-activity.ts';
 import { ErrorCode, type ErrorCodeValue } from './error-codes.ts';
 import { ProtocolWriter } from './protocol-writer.ts';
 import { decodeRecordBatch, InvalidRecordBatchError, splitRecordBatches } from './record-batch.ts';
@@ -181,28 +182,34 @@ export function fetch(services: BrokerServices): ApiHandler<FetchRequest> {
       reader.readString(); // rack id
       return request;
     },
-    handle: async (request, { connection }) => {
+    handle: async (request, { header, connection }) => {
       if (request.sessionId !== 0) return encode([], ErrorCode.fetchSessionIdNotFound);
       const injected = services.faults.takeFailure('fetch');
       let result = read(request, injected);
-      if (result.hasError || result.totalBytes >= request.minBytes || request.maxWaitMs <= 0) {
-        return encode(result.topics);
-      }
+      const parked = !(result.hasError || result.totalBytes >= request.minBytes || request.maxWaitMs <= 0);
+      const seen = services.activity.recordFetch({
+        clientId: header.clientId,
+        maxWaitMs: request.maxWaitMs,
+        partitions: request.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partition, fetchOffset: p.fetchOffset }))),
+        parked,
+      });
+      if (!parked) return encode(result.topics);
       const completed = await new Promise<boolean>((resolve) => {
-        const finish = (answer: boolean) => {
+        const finish = (endedBy: LongPollEnd) => {
           clearTimeout(timer);
           stopListening();
           stopWatchingConnection();
           stopWatchingBroker();
-          resolve(answer);
+          seen.endedBy = endedBy;
+          resolve(endedBy !== 'closed');
         };
-        const timer = setTimeout(() => finish(true), request.maxWaitMs);
+        const timer = setTimeout(() => finish('max-wait'), request.maxWaitMs);
         const stopListening = services.topics.onAppend(() => {
           result = read(request, null);
-          if (result.hasError || result.totalBytes >= request.minBytes) finish(true);
+          if (result.hasError || result.totalBytes >= request.minBytes) finish('appended');
         });
-        const stopWatchingConnection = connection.onClose(() => finish(false));
-        const stopWatchingBroker = services.onStop(() => finish(false));
+        const stopWatchingConnection = connection.onClose(() => finish('closed'));
+        const stopWatchingBroker = services.onStop(() => finish('closed'));
       });
       if (!completed) return null;
       return encode(read(request, null).topics);
