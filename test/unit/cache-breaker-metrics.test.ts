@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import CircuitBreaker from 'opossum';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -29,7 +30,7 @@ describe('breaker metrics', () => {
     redis.open();
     expect(await value(registry, 'catalog_breaker_state', { dependency: 'redis' })).toBe(2);
     expect(await value(registry, 'catalog_breaker_state', { dependency: 'postgres' })).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    await once(redis, 'halfOpen'); // after resetTimeout; observeBreaker's listener ran first
     expect(await value(registry, 'catalog_breaker_state', { dependency: 'redis' })).toBe(1);
     await redis.fire();
     expect(await value(registry, 'catalog_breaker_state', { dependency: 'redis' })).toBe(0);
