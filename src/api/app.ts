@@ -3,17 +3,20 @@
 import { createServer } from 'node:http';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type onRequestHookHandler } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CatalogCache } from '../cache/catalog-cache.ts';
-import { createRequestDurations, observeRequestDurations } from '../observability/metrics.ts';
+import { createRequestDurations, registerHotPathAnswers } from '../observability/metrics.ts';
 import type { ProductRepository } from '../store/product-repository.ts';
 import type { CachedReads, HttpCachePolicy } from './cached-reply.ts';
 import { createHotPath } from './hot-path.ts';
+import { createHotPathContract, type HotPathContract } from './hot-path-contract.ts';
 import { createHotUrls } from './hot-urls.ts';
 import { requireDecimalIntegers } from './integer-parameters.ts';
+import { documentOperation } from './openapi-operations.ts';
 import { registerProblemHandlers, sendFrameworkProblem } from './problem-handler.ts';
+import { CompletionLogController, createRequestCompletion } from './request-completion.ts';
 import { categoryRoutes } from './routes/categories.ts';
 import { healthRoutes, type Readiness } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
@@ -30,15 +33,27 @@ export interface AppDependencies {
   metrics: Registry;
 }
 
+export interface AppOptions {
+  /**
+   * Registers what every answer must carry or pass (security headers, CORS, rate limits), before the
+   * routes, with its hot-path counterpart declared on `hotPath` (docs/caching.md). Tests use it too.
+   */
+  concerns?: (app: FastifyInstance, hotPath: HotPathContract) => Promise<void> | void;
+}
+
 // Fastify's default, which it sets only on servers it creates itself; this one comes from serverFactory.
 const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
-export async function buildApp(deps: AppDependencies) {
-  const reads: CachedReads = { cache: deps.cache, httpCache: deps.httpCache, hotUrls: createHotUrls() };
-  const durations = createRequestDurations(deps.metrics);
-  const hotPath = createHotPath({ reads, log: deps.log, durations });
+export async function buildApp(deps: AppDependencies, options: AppOptions = {}) {
+  const contract = createHotPathContract(deps.log);
+  const reads: CachedReads = { cache: deps.cache, httpCache: deps.httpCache, hotUrls: createHotUrls(), hotPath: contract };
+  const completion = createRequestCompletion(createRequestDurations(deps.metrics), deps.log);
+  registerHotPathAnswers(deps.metrics, () => contract.routes());
+  const hotPath = createHotPath({ reads, contract, completion });
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
+    // Fastify's 'request completed' line becomes the record the hot path writes too.
+    logController: new CompletionLogController(completion),
     // Fresh cached pages of URLs answered before are sent before Fastify sees them (hot-path.ts).
     serverFactory: (handler) => {
       const server = createServer((request, response) => hotPath.serve(request, response, handler));
@@ -48,25 +63,31 @@ export async function buildApp(deps: AppDependencies) {
     requestIdHeader: false,
     genReqId: (request) => requestIdFor(request.headers['x-request-id']),
     return503OnClosing: true,
-    // Every route is in openapi.yaml; implicit HEAD routes would not be.
-    exposeHeadRoutes: false,
+    // HEAD on every GET route, for CDNs, uptime and link checkers; documented in openapi.yaml.
+    exposeHeadRoutes: true,
     frameworkErrors: sendFrameworkProblem,
     routerOptions: { maxParamLength: 200 },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: true, useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.addHook('onRequest', (request, reply, done) => {
+  // Before any route: the contract reads every route's hooks (hot-path-contract.ts).
+  contract.install(app);
+  // The hot path writes the same request id and concern headers itself.
+  const stampAnswer: onRequestHookHandler = (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    contract.applyHeaders(request.raw, reply);
     done();
-  });
+  };
+  contract.reproduces(stampAnswer);
+  app.addHook('onRequest', stampAnswer);
   app.addHook('preClose', (done) => {
     hotPath.stop();
     done();
   });
   registerProblemHandlers(app);
-  requireDecimalIntegers(app);
-  observeRequestDurations(app, durations);
+  requireDecimalIntegers(app, contract);
   app.addSchema(CategoryNode);
+  await options.concerns?.(app, contract);
 
   await app.register(swagger, {
     openapi: {
@@ -83,6 +104,8 @@ export async function buildApp(deps: AppDependencies) {
       ],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => (typeof json.$id === 'string' ? json.$id : `def-${index}`) },
+    exposeHeadRoutes: true,
+    transform: documentOperation,
   });
 
   await app.register(productRoutes, { repository: deps.repository, reads });

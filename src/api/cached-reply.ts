@@ -1,9 +1,11 @@
 // Turns a cache read into an HTTP response: ready-made bytes with a strong ETag, 304 on a matching
 // If-None-Match, Cache-Control derived from the entry's age, and a Surrogate-Key header so a CDN can
-// purge by product, category, brand or listing.
+// purge by product, category, brand or listing. cachedAnswer() is the one writer of that answer,
+// used by the routes and by the hot path (hot-path.ts), so the two cannot drift apart.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CacheRead, CatalogCache, OriginResponse } from '../cache/catalog-cache.ts';
 import { CatalogError, type ProblemCode } from '../catalog/catalog-error.ts';
+import type { HotPathContract } from './hot-path-contract.ts';
 import type { HotUrls } from './hot-urls.ts';
 
 export interface HttpCachePolicy {
@@ -37,9 +39,11 @@ export interface CachedReads {
   cache: CatalogCache;
   httpCache: HttpCachePolicy;
   hotUrls: HotUrls;
+  /** Which routes the hot path may answer; a URL of any other route is not remembered. */
+  hotPath: Pick<HotPathContract, 'route'>;
 }
 
-/** Answers from the cache (loading on a miss) and remembers the URL for the hot path. */
+/** Answers from the cache (loading on a miss) and remembers the URL for the hot path, if it answers the route. */
 export async function replyFromCache(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -47,7 +51,8 @@ export async function replyFromCache(
   entry: { key: string; tags: readonly string[]; load: () => Promise<OriginResponse> },
 ): Promise<FastifyReply> {
   const read = await reads.cache.read(entry.key, entry.tags, entry.load);
-  if (read.response.status === 200) reads.hotUrls.remember(request.url, { ...entry, route: request.routeOptions.url ?? request.url });
+  const route = request.routeOptions.url ?? request.url;
+  if (read.response.status === 200 && reads.hotPath.route(route)) reads.hotUrls.remember(request.url, { ...entry, route });
   return sendCachedRead(request, reply, read, reads.httpCache);
 }
 
@@ -58,9 +63,30 @@ function sendCachedRead(request: FastifyRequest, reply: FastifyReply, read: Cach
     const { code, detail } = JSON.parse(response.body.toString()) as { code: ProblemCode; detail: string };
     throw new CatalogError(code, detail);
   }
-  reply.headers(cacheHeaders(read, policy));
-  if (matchesIfNoneMatch(request.headers['if-none-match'], response.etag)) return reply.code(304).send();
-  return reply.type('application/json; charset=utf-8').send(response.body);
+  const status = cachedAnswerStatus(read, request.headers['if-none-match']);
+  const headers = cachedAnswerHeaders(read, policy, request.id, status);
+  for (let i = 0; i < headers.length; i += 2) reply.header(headers[i] as string, headers[i + 1]);
+  // For HEAD, Fastify's HEAD route drops the body and keeps its length.
+  return status === 304 ? reply.code(304).send() : reply.send(response.body);
+}
+
+// The answer to a cached 200, written the same way by the routes and by the hot path.
+
+/** 304 when If-None-Match names the entry's ETag (the client's copy is current), else 200. */
+export function cachedAnswerStatus(read: CacheRead, ifNoneMatch: string | undefined): 200 | 304 {
+  return matchesIfNoneMatch(ifNoneMatch, read.response.etag) ? 304 : 200;
+}
+
+/**
+ * The headers of that answer as a flat [name, value, ...] list (writeHead takes it without walking an
+ * object's keys): the request id and the cache headers, and for a 200 (GET or HEAD) the content type
+ * and length.
+ */
+export function cachedAnswerHeaders(read: CacheRead, policy: HttpCachePolicy, requestId: string, status: 200 | 304): string[] {
+  const cached = cacheHeaders(read, policy);
+  const headers = ['x-request-id', requestId, 'etag', cached.etag, 'cache-control', cached['cache-control'], 'surrogate-key', cached['surrogate-key'], 'x-cache', cached['x-cache']];
+  if (status === 200) headers.push('content-type', 'application/json; charset=utf-8', 'content-length', String(read.response.body.length));
+  return headers;
 }
 
 type CacheHeaders = Readonly<Record<'etag' | 'cache-control' | 'surrogate-key' | 'x-cache', string>>;

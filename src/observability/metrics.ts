@@ -1,7 +1,6 @@
-// Prometheus metrics: process and event-loop metrics, and request durations by route. The cache and
-// the breakers register theirs on the same registry.
-import type { FastifyInstance } from 'fastify';
-import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+// Prometheus metrics: process and event-loop metrics, request durations by route, and the answers the
+// hot path wrote. The cache and the breakers register theirs on the same registry.
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export function createMetricsRegistry(): Registry {
   const registry = new Registry();
@@ -22,10 +21,38 @@ export function createRequestDurations(registry: Registry): RequestDurations {
   });
 }
 
-export function observeRequestDurations(app: FastifyInstance, durations: RequestDurations): void {
-  app.addHook('onResponse', (request, reply, done) => {
-    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) };
-    durations.observe(labels, reply.elapsedTime / 1000);
-    done();
+/** The slots of a route's hot-path answer counts, in order: which method and status each counts. */
+export const HOT_PATH_ANSWER_SLOTS = [
+  { method: 'GET', status_code: '200' },
+  { method: 'GET', status_code: '304' },
+  { method: 'HEAD', status_code: '200' },
+  { method: 'HEAD', status_code: '304' },
+] as const;
+
+/** Index into a route's counts: `answers[hotPathAnswerSlot(head, notModified)] += 1`. */
+export function hotPathAnswerSlot(head: boolean, notModified: boolean): number {
+  return (head ? 2 : 0) + (notModified ? 1 : 0);
+}
+
+/**
+ * http_hot_path_answers_total{method,route,status_code}: requests answered before Fastify saw them.
+ * The hot path adds to plain per-route arrays and the counter reads them when scraped, so a request
+ * hashes no label set for it.
+ */
+export function registerHotPathAnswers(registry: Registry, routes: () => Iterable<readonly [route: string, counts: { answers: ArrayLike<number> }]>): void {
+  new Counter({
+    name: 'http_hot_path_answers_total',
+    help: 'Requests answered from the cache by the hot path, before Fastify (each also counted in http_request_duration_seconds)',
+    labelNames: ['method', 'route', 'status_code'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [route, { answers }] of routes()) {
+        HOT_PATH_ANSWER_SLOTS.forEach((slot, index) => {
+          const count = answers[index] ?? 0;
+          if (count > 0) this.inc({ ...slot, route }, count);
+        });
+      }
+    },
   });
 }

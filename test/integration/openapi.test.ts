@@ -63,4 +63,21 @@ describe('when openapi.yaml is compared with the server', () => {
     expect(validate, pointer).toBeDefined();
     expect(validate?.(response.json()), JSON.stringify(validate?.errors)).toBe(true);
   });
+
+  it.each([
+    ['/products', '/products?limit=2', 200],
+    ['/products/{idOrSlug}', '/products/1', 200],
+    ['/products/{idOrSlug}', '/products/999999999', 404],
+    ['/products/{idOrSlug}/related', '/products/1/related', 200],
+    ['/categories', '/categories', 200],
+    ['/health/live', '/health/live', 200],
+    ['/metrics', '/metrics', 200],
+  ])('then HEAD %s answers %s with a documented status and no body', async (path, url, status) => {
+    const response = await catalog.app.inject({ method: 'HEAD', url });
+    expect(response.statusCode).toBe(status);
+    expect(response.body).toBe('');
+    const documented = document.paths[path]?.head?.responses[String(status)];
+    expect(documented, `status ${status} of HEAD ${path} is documented`).toBeDefined();
+    expect(documented?.content, 'a HEAD answer has no body').toBeUndefined();
+  });
 });

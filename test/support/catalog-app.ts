@@ -1,6 +1,6 @@
 // The whole API built on the test database, exercised with inject (no sockets). Settings come from
 // the same environment variables as in production (e.g. { REDIS_URL, CACHE_FRESH_TTL_MS }).
-import { buildApp, type CatalogApp } from '../../src/api/app.ts';
+import { buildApp, type AppOptions, type CatalogApp } from '../../src/api/app.ts';
 import { createReadPath, type ReadPath } from '../../src/roles/read-path.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createDatabase, type Database } from '../../src/store/database.ts';
@@ -13,11 +13,11 @@ export interface TestCatalog {
   close(): Promise<void>;
 }
 
-export async function startTestCatalog(options: { databaseUrl?: string; env?: Record<string, string> } = {}): Promise<TestCatalog> {
+export async function startTestCatalog(options: { databaseUrl?: string; env?: Record<string, string>; app?: AppOptions } = {}): Promise<TestCatalog> {
   const config = loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '10000', CACHE_LOCK_TTL_MS: '30000', ...options.env });
   const database = createDatabase({ primary: options.databaseUrl ?? testDatabaseUrl() }, { ...testDatabaseConfig, ...pick(config) }, silentLog);
   const readPath = await createReadPath(config, database, silentLog);
-  const app = await buildApp(readPath);
+  const app = await buildApp(readPath, options.app);
   await app.ready();
   return {
     app,
