@@ -1,7 +1,13 @@
 // How a route's schema is documented in openapi.yaml, where the document must say more (or less)
-// than the schema that validates requests: a response without a schema (a 304) has no body;
+// than the schema that validates requests: a query parameter with a default is optional for the
+// client, though the handler always receives it; a response without a schema (a 304) has no body;
 // a HEAD operation has the GET's statuses and headers and no body.
 import type { SwaggerTransform } from '@fastify/swagger';
+
+interface ObjectSchema {
+  properties?: Record<string, { default?: unknown }>;
+  required?: string[];
+}
 
 type Response = { description?: string };
 type Operation = { summary?: string; tags?: string[]; response?: Record<string, Response> };
@@ -9,6 +15,7 @@ type Operation = { summary?: string; tags?: string[]; response?: Record<string, 
 export const documentOperation: SwaggerTransform = ({ schema, url, route }) => {
   const operation = schema as Operation;
   const documented: Record<string, unknown> = { ...schema };
+  if (schema.querystring) documented.querystring = defaultsOptional(schema.querystring as ObjectSchema);
   if (operation.response) documented.response = mapResponses(operation.response, (response) => (isBodyless(response) ? noBody(response.description) : response));
   if (route.method === 'HEAD') {
     documented.summary = `${operation.summary ?? url}: headers only`;
@@ -28,3 +35,10 @@ function mapResponses(responses: Record<string, Response>, map: (response: Respo
 const noBody = (description = 'Success') => ({ type: 'null', description });
 
 const isBodyless = (response: Response) => Object.keys(response).every((key) => key === 'description');
+
+/** The schema with every defaulted property left out of `required`. */
+function defaultsOptional(querystring: ObjectSchema): ObjectSchema {
+  const required = (querystring.required ?? []).filter((name) => querystring.properties?.[name]?.default === undefined);
+  const { required: _all, ...rest } = querystring;
+  return required.length > 0 ? { ...rest, required } : rest;
+}
