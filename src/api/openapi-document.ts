@@ -3,6 +3,7 @@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { createCatalogCache } from '../cache/catalog-cache.ts';
+import { loadConfig } from '../config.ts';
 import type { ProductRepository } from '../store/product-repository.ts';
 import { buildApp } from './app.ts';
 
@@ -15,9 +16,9 @@ export async function renderOpenApiDocument(): Promise<string> {
     findRelated: unused,
     listCategories: unused,
   };
-  const cache = createCatalogCache({});
-  const httpCache = { freshTtlMs: 1, maxStaleMs: 1, staleIfErrorMs: 1 };
-  const app = await buildApp({ log: pino({ level: 'silent' }), repository, readiness: { check: unused }, cache, httpCache, metrics: new Registry() });
+  // Without Redis and never read: the schema version names no key.
+  const cache = createCatalogCache({ settings: loadConfig({}).cache, schemaVersion: 0 });
+  const app = await buildApp({ log: pino({ level: 'silent' }), repository, readiness: { check: unused }, cache, httpCache: cache.freshness, metrics: new Registry() });
   await app.ready();
   const yaml = app.swagger({ yaml: true });
   await app.close();

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { decodeInvalidation } from './invalidation.ts';
+import { decodeInvalidation } from './invalidator.ts';
 import type { KeySpace } from './key-space.ts';
 
 /**

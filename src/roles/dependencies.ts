@@ -72,19 +72,5 @@ export async function closeRedis(redis: Redis | undefined): Promise<void> {
 
 /** The near cache and, with Redis, the shared tier, fill locks and invalidation, from the config's settings. */
 export function buildCatalogCache(settings: CacheConfig, deps: { redis: Redis | undefined; log: Logger; metrics: Registry }): CatalogCache {
-  return createCatalogCache({
-    redis: deps.redis,
-    keyPrefix: settings.keyPrefix,
-    schemaVersion: RESPONSE_SCHEMA_VERSION,
-    near: settings.near,
-    freshTtlMs: settings.freshTtlMs,
-    maxStaleMs: settings.maxStaleMs,
-    staleIfErrorMs: settings.staleIfErrorMs,
-    missTtlMs: settings.missTtlMs,
-    lock: { ttlMs: settings.lockTtlMs },
-    refresh: { concurrency: settings.refreshConcurrency },
-    redisCommandTimeoutMs: settings.redisCommandTimeoutMs,
-    log: deps.log,
-    metrics: deps.metrics,
-  });
+  return createCatalogCache({ settings, redis: deps.redis, schemaVersion: RESPONSE_SCHEMA_VERSION, log: deps.log, metrics: deps.metrics });
 }

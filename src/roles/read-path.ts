@@ -38,7 +38,7 @@ export async function createReadPath(config: Config, database: Database, log: Lo
     metrics,
     placements: createPlacementSource({ pool: database.primary }),
     redis,
-    httpCache: { freshTtlMs: settings.freshTtlMs, maxStaleMs: settings.maxStaleMs, staleIfErrorMs: settings.staleIfErrorMs },
+    httpCache: cache.freshness,
     readiness: {
       // Straight to the pool and the client: readiness reports the dependencies themselves, not the
       // breakers' memory of them. A PostgreSQL outage alone does not fail it: it would take every

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createCatalogCache } from '../../src/cache/catalog-cache.ts';
 import type { CacheRead, CatalogCache, OriginResponse } from '../../src/cache/catalog-cache.ts';
 import { createRedisClient, waitForRedisReady } from '../../src/cache/redis-client.ts';
+import { cacheSettings } from '../support/cache-settings.ts';
 import { startRedisServer } from '../support/redis-server.ts';
 import type { RedisServer } from '../support/redis-server.ts';
 
@@ -31,10 +32,9 @@ async function breakerState(registry: Registry): Promise<number | undefined> {
 function cacheWithoutNearTier(redis: Redis, keyPrefix: string, commandTimeoutMs: number): { cache: CatalogCache; registry: Registry } {
   const registry = new Registry();
   const created = createCatalogCache({
+    settings: cacheSettings({ REDIS_KEY_PREFIX: keyPrefix, CACHE_NEAR_ENABLED: 'false', REDIS_COMMAND_TIMEOUT_MS: String(commandTimeoutMs) }),
     redis,
-    keyPrefix,
-    near: { enabled: false },
-    redisCommandTimeoutMs: commandTimeoutMs,
+    schemaVersion: 1,
     redisBreaker: { resetTimeoutMs: 300, volumeThreshold: 5 },
     metrics: registry,
   });

@@ -11,6 +11,7 @@ import { createKeySpace } from '../../src/cache/key-space.ts';
 import { createEntryStore } from '../../src/cache/redis-entry.ts';
 import { createRedisClient, waitForRedisReady } from '../../src/cache/redis-client.ts';
 import { createRedisGuard } from '../../src/cache/redis-guard.ts';
+import { cacheSettings } from '../support/cache-settings.ts';
 import { deleteKeysWithPrefix } from '../support/redis-server.ts';
 import { silentLog } from '../support/database.ts';
 
@@ -41,20 +42,24 @@ afterAll(async () => {
   await admin.quit();
 });
 
+/** Settings from these variables (the config's defaults otherwise), under this test's key prefix. */
+function settings(env: Record<string, string> = {}) {
+  return cacheSettings({ REDIS_KEY_PREFIX: keyPrefix, REDIS_COMMAND_TIMEOUT_MS: '2000', ...env });
+}
+
+/** Pages go stale 50-100 ms after their load and may be served stale for 10 s. */
+const SHORT_FRESH = { CACHE_FRESH_TTL_MS: '100', CACHE_MAX_STALE_MS: '10000', CACHE_STALE_IF_ERROR_MS: '20000' };
+
 /** One pod: its own Redis connection and registry, all pods of a test sharing keyPrefix. */
-async function pod(options: Partial<CatalogCacheOptions> = {}): Promise<{ cache: CatalogCache; registry: Registry; redis: Redis }> {
+async function pod(
+  env: Record<string, string> = {},
+  options: Partial<Omit<CatalogCacheOptions, 'settings'>> = {},
+): Promise<{ cache: CatalogCache; registry: Registry; redis: Redis }> {
   const redis = createRedisClient(REDIS_URL, { commandTimeoutMs: 2_000 });
   clients.push(redis);
   expect(await waitForRedisReady(redis, 5_000)).toBe(true);
   const registry = new Registry();
-  const cache = createCatalogCache({
-    redis,
-    keyPrefix,
-    schemaVersion: 1,
-    redisCommandTimeoutMs: 2_000,
-    metrics: registry,
-    ...options,
-  });
+  const cache = createCatalogCache({ settings: settings(env), redis, schemaVersion: 1, metrics: registry, ...options });
   caches.push(cache);
   return { cache, registry, redis };
 }
@@ -108,8 +113,8 @@ describe('catalog cache on a shared Redis', () => {
   });
 
   it('when a fresh entry goes stale, then it is served at once while a single refresh runs and the next read sees the new body', async () => {
-    const a = await pod({ freshTtlMs: 100, maxStaleMs: 10_000, staleIfErrorMs: 20_000 });
-    const b = await pod({ freshTtlMs: 100, maxStaleMs: 10_000, staleIfErrorMs: 20_000, near: { enabled: false } });
+    const a = await pod(SHORT_FRESH);
+    const b = await pod({ ...SHORT_FRESH, CACHE_NEAR_ENABLED: 'false' });
     const { state, load } = origin('v1');
     await a.cache.read('listing:1', ['listings'], load);
     await sleep(150);
@@ -146,7 +151,7 @@ describe('catalog cache on a shared Redis', () => {
   });
 
   it('when many pages go stale together, then their refreshes run a few at a time while every stale read is answered at once', async () => {
-    const { cache } = await pod({ freshTtlMs: 100, maxStaleMs: 10_000, staleIfErrorMs: 20_000, refresh: { concurrency: 2 } });
+    const { cache } = await pod({ ...SHORT_FRESH, CACHE_REFRESH_CONCURRENCY: '2' });
     let running = 0;
     let mostAtOnce = 0;
     let calls = 0;
@@ -177,7 +182,7 @@ describe('catalog cache on a shared Redis', () => {
   });
 
   it('when pages go stale a few milliseconds apart, then their refreshes start together and share Redis writes', async () => {
-    const { cache, redis } = await pod({ freshTtlMs: 100, maxStaleMs: 10_000, staleIfErrorMs: 20_000 });
+    const { cache, redis } = await pod(SHORT_FRESH);
     const { state, load } = origin('{"v":1}');
     const keys = Array.from({ length: 20 }, (_, i) => `listing:gathered:${i}`);
     for (const key of keys) await cache.read(key, ['listings'], load);
@@ -200,7 +205,7 @@ describe('catalog cache on a shared Redis', () => {
   });
 
   it('when the near cache re-checks a copy Redis still holds, then it keeps serving the same copy', async () => {
-    const { cache, registry } = await pod({ near: { enabled: true, ttlMs: 100, maxBytes: 1_000_000 } });
+    const { cache, registry } = await pod({ CACHE_NEAR_TTL_MS: '100' });
     const { load } = origin('{"id":13}', 5);
     const first = await cache.read('product:13', ['product:13'], load);
     await sleep(120);
@@ -215,9 +220,9 @@ describe('catalog cache on a shared Redis', () => {
   });
 
   it('when an entry is older than maxStaleMs, then it is not served while the origin answers', async () => {
-    const options = { freshTtlMs: 50, maxStaleMs: 200, staleIfErrorMs: 5_000 };
-    const withRedis = await pod(options);
-    const embedded = createCatalogCache({ ...options, keyPrefix });
+    const env = { CACHE_FRESH_TTL_MS: '50', CACHE_MAX_STALE_MS: '200', CACHE_STALE_IF_ERROR_MS: '5000' };
+    const withRedis = await pod(env);
+    const embedded = createCatalogCache({ settings: settings(env), schemaVersion: 1 });
     caches.push(embedded);
     for (const cache of [withRedis.cache, embedded]) {
       const { state, load } = origin('price 100');
@@ -237,7 +242,7 @@ describe('catalog cache on a shared Redis', () => {
 
   it('when instance A invalidates a tag, then instance B stops serving the old body from its near cache and from Redis', async () => {
     const a = await pod();
-    const b = await pod({ near: { enabled: true, ttlMs: 30_000, maxBytes: 1_000_000 } });
+    const b = await pod({ CACHE_NEAR_TTL_MS: '30000' });
     const product = origin('{"stock":5}');
     const other = origin('{"other":true}');
     await b.cache.read('product:7', ['product:7'], product.load);
@@ -262,7 +267,7 @@ describe('catalog cache on a shared Redis', () => {
   });
 
   it('when a near copy is due for its Redis check, then it is still served while one background lookup asks, and dropped from trust if Redis disowns it', async () => {
-    const { cache, registry } = await pod({ near: { enabled: true, ttlMs: 200, maxBytes: 1_000_000 } });
+    const { cache, registry } = await pod({ CACHE_NEAR_TTL_MS: '200' });
     const { state, load } = origin('{"id":12,"price":1}', 5);
     await cache.read('product:12', ['product:12'], load);
     // Invalidated in Redis without the pub/sub message (a subscriber that was reconnecting).
@@ -298,10 +303,9 @@ describe('catalog cache on a shared Redis', () => {
   });
 
   it('when a slow lock holder finishes after a newer fill by the pod that took over its lock, then its older fill is refused', async () => {
-    const options = { lock: { ttlMs: 300, waitMs: 3_000 } };
-    const a = await pod(options);
-    const b = await pod(options);
-    const reader = await pod({ near: { enabled: false } });
+    const a = await pod({ CACHE_LOCK_TTL_MS: '300' });
+    const b = await pod({ CACHE_LOCK_TTL_MS: '300' });
+    const reader = await pod({ CACHE_NEAR_ENABLED: 'false' });
     const slow = origin('old', 800);
     const fast = origin('new', 10);
 
@@ -316,7 +320,7 @@ describe('catalog cache on a shared Redis', () => {
   });
 
   it('when a lock holder never fills, then others wait about the lock TTL and then load themselves', async () => {
-    const { cache, registry } = await pod({ lock: { ttlMs: 500, waitMs: 5_000 } });
+    const { cache, registry } = await pod({ CACHE_LOCK_TTL_MS: '500' });
     await admin.set(createKeySpace(keyPrefix, 1).lock('product:5'), 'dead-pod', 'PX', 500, 'NX');
     const { state, load } = origin('{"id":5}', 5);
 
@@ -333,8 +337,8 @@ describe('catalog cache on a shared Redis', () => {
   });
 
   it('when the origin answers 404, then the miss is cached for missTtlMs and reloaded after', async () => {
-    const a = await pod({ missTtlMs: 300 });
-    const b = await pod({ missTtlMs: 300, near: { enabled: false } });
+    const a = await pod({ CACHE_MISS_TTL_MS: '300' });
+    const b = await pod({ CACHE_MISS_TTL_MS: '300', CACHE_NEAR_ENABLED: 'false' });
     const { state, load } = origin('{"error":"not found"}', 5);
     state.status = 404;
 
@@ -352,7 +356,7 @@ describe('catalog cache on a shared Redis', () => {
   });
 
   it('when the loader fails and a copy past maxStaleMs exists, then the stale copy is served', async () => {
-    const { cache, registry } = await pod({ freshTtlMs: 50, maxStaleMs: 150, staleIfErrorMs: 10_000 });
+    const { cache, registry } = await pod({ CACHE_FRESH_TTL_MS: '50', CACHE_MAX_STALE_MS: '150', CACHE_STALE_IF_ERROR_MS: '10000' });
     const { state, load } = origin('last good');
     await cache.read('product:6', ['product:6'], load);
     await sleep(200);
@@ -365,7 +369,7 @@ describe('catalog cache on a shared Redis', () => {
 
   it('when the loader fails after an invalidation, then the invalidated copy is served stale rather than an error', async () => {
     const a = await pod();
-    const b = await pod({ near: { enabled: false } });
+    const b = await pod({ CACHE_NEAR_ENABLED: 'false' });
     const { state, load } = origin('before invalidation');
     await a.cache.read('listing:9', ['category:9'], load);
     await a.cache.invalidate(['category:9']);
@@ -392,7 +396,7 @@ describe('catalog cache on a shared Redis', () => {
   });
 
   it('when a background refresh fails, then the stale copy keeps being served and nothing rejects', async () => {
-    const { cache } = await pod({ freshTtlMs: 50, maxStaleMs: 5_000, staleIfErrorMs: 10_000, near: { ttlMs: 20 } });
+    const { cache } = await pod({ CACHE_FRESH_TTL_MS: '50', CACHE_MAX_STALE_MS: '5000', CACHE_STALE_IF_ERROR_MS: '10000', CACHE_NEAR_TTL_MS: '20' });
     const { state, load } = origin('v1');
     await cache.read('product:11', ['product:11'], load);
     await sleep(80);
@@ -408,8 +412,8 @@ describe('catalog cache on a shared Redis', () => {
 
   it('when two caches share one registry, then metrics are registered once and both count', async () => {
     const registry = new Registry();
-    const first = await pod({ metrics: registry });
-    const second = await pod({ metrics: registry });
+    const first = await pod({}, { metrics: registry });
+    const second = await pod({}, { metrics: registry });
     const { load } = origin('{}', 1);
     await first.cache.read('product:12', ['product:12'], load);
     await second.cache.read('product:12', ['product:12'], load);

@@ -1,0 +1,81 @@
+import type { Redis } from 'ioredis';
+import type { CacheConfig } from '../config.ts';
+import { createTagKeys } from './key-space.ts';
+import type { TagKeys } from './key-space.ts';
+import { createRedisGuard } from './redis-guard.ts';
+import type { RedisBreakerOptions, RedisGuard } from './redis-guard.ts';
+
+/**
+ * Invalidation by tag generations: each tag has a counter; an entry records the generations it
+ * was built with and is valid only while they are still current. Invalidating is one INCR per
+ * tag (no SCAN, no key list per tag), plus a pub/sub message so every pod drops its near copies.
+ * It needs no near cache and no subscriber, so a process that serves no reads (a change-feed
+ * consumer) invalidates the same way the API does.
+ */
+export interface Invalidator {
+  /** Rejects when Redis is unavailable: the caller (change feed) must retry, or pods keep serving the old entries until they expire. */
+  invalidate(tags: readonly string[]): Promise<void>;
+  /** Stops its breaker (not the Redis client, which the caller owns). */
+  close(): void;
+}
+
+export type InvalidatorSettings = Pick<CacheConfig, 'keyPrefix' | 'redisCommandTimeoutMs' | 'staleIfErrorMs' | 'lockTtlMs'>;
+
+export interface InvalidatorOptions {
+  redis: Redis;
+  /** The config's cache settings (config.cache). */
+  settings: InvalidatorSettings;
+  /** A guard to share (the catalog cache's), so one breaker judges this Redis; absent: its own. */
+  guard?: RedisGuard;
+  redisBreaker?: RedisBreakerOptions;
+}
+
+/**
+ * How long a tag's counter lives after its last bump. It must outlive every entry that could carry
+ * an older generation, or a counter gone back to 0 would match an entry built at 0 again: an entry
+ * lives at most staleIfErrorMs, stored up to lockTtlMs after the load that read the generations.
+ */
+export function tagGenerationTtlMs(settings: Pick<CacheConfig, 'staleIfErrorMs' | 'lockTtlMs'>): number {
+  return 2 * settings.staleIfErrorMs + settings.lockTtlMs;
+}
+
+export function createInvalidator(options: InvalidatorOptions): Invalidator {
+  const { redis, settings } = options;
+  const keys = createTagKeys(settings.keyPrefix);
+  const ownGuard = options.guard ? null : createRedisGuard(redis, settings.redisCommandTimeoutMs, options.redisBreaker);
+  const guard = options.guard ?? (ownGuard as RedisGuard);
+  const tagTtlMs = tagGenerationTtlMs(settings);
+  return {
+    async invalidate(tags) {
+      if (tags.length === 0) return;
+      await guard.run(() => bumpTagGenerations(redis, keys, tags, tagTtlMs));
+    },
+    close: () => ownGuard?.shutdown(),
+  };
+}
+
+async function bumpTagGenerations(redis: Redis, keys: TagKeys, tags: readonly string[], tagTtlMs: number): Promise<void> {
+  const unique = [...new Set(tags)];
+  const multi = redis.multi();
+  for (const tag of unique) {
+    multi.incr(keys.tag(tag));
+    multi.pexpire(keys.tag(tag), Math.ceil(tagTtlMs));
+  }
+  multi.publish(keys.invalidationChannel, encodeInvalidation(unique));
+  const results = await multi.exec();
+  const failed = results?.find(([error]) => error);
+  if (!results || failed) throw failed?.[0] ?? new Error('Redis transaction for invalidation was discarded');
+}
+
+export function encodeInvalidation(tags: readonly string[]): string {
+  return JSON.stringify(tags);
+}
+
+export function decodeInvalidation(message: string): string[] {
+  try {
+    const parsed: unknown = JSON.parse(message);
+    return Array.isArray(parsed) ? parsed.filter((tag): tag is string => typeof tag === 'string') : [];
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,72 @@
+import type { CacheMetrics } from './cache-metrics.ts';
+import type { CachedResponse } from './cached-response.ts';
+import type { FreshnessPolicy } from './freshness.ts';
+import { createNearCache } from './near-cache.ts';
+import type { NearEntry } from './near-cache.ts';
+
+/** A Redis read or origin load in progress whose result may go into the near tier. */
+export interface Flight {
+  readonly tags: readonly string[];
+  /** An invalidation of one of its tags arrived meanwhile: its result must not enter the near tier. */
+  tainted: boolean;
+}
+
+/**
+ * The in-process tier as the read path uses it: the near cache (absent when disabled) plus the
+ * reads and loads in flight, so an invalidation that lands while one runs keeps its result out.
+ */
+export interface NearTier {
+  readonly enabled: boolean;
+  get(key: string): NearEntry | undefined;
+  /** Stores (or, for the copy already held, re-vouches) a response Redis or the origin vouched for at `checkedAt`. */
+  put(key: string, response: CachedResponse, checkedAt: number): void;
+  /** Watches a read or load until `unwatch`; check `tainted` before putting its result. */
+  watch(tags: readonly string[]): Flight;
+  unwatch(flight: Flight): void;
+  /** Drops every copy carrying any of the tags and taints the flights carrying them. */
+  drop(tags: readonly string[], source: 'local' | 'pubsub'): void;
+  clear(): void;
+}
+
+export interface NearTierOptions {
+  near: { enabled: boolean; maxBytes: number };
+  policy: FreshnessPolicy;
+  metrics: CacheMetrics;
+  now: () => number;
+}
+
+export function createNearTier(options: NearTierOptions): NearTier {
+  const { policy, metrics } = options;
+  // Near entries are kept until they could no longer be served even on origin failure; whether
+  // they may be served without asking Redis is decided per read (near TTL since last check).
+  const near = options.near.enabled ? createNearCache({ maxBytes: options.near.maxBytes, ttlMs: policy.staleIfErrorMs, now: options.now }) : null;
+  const flights = new Set<Flight>();
+
+  return {
+    enabled: near !== null,
+    get: (key) => near?.get(key),
+    put(key, response, checkedAt) {
+      if (!near) return;
+      const held = near.get(key);
+      if (held && held.response.storedAt === response.storedAt && held.response.etag === response.etag) {
+        // Redis vouched again for the copy already held (a re-check): keep it, so its prepared
+        // headers stay valid and the bytes just read become garbage young.
+        held.checkedAt = checkedAt;
+        return;
+      }
+      near.set(key, response, { checkedAt, ttlMs: policy.lifetimeLeftMs(response, checkedAt) });
+    },
+    watch(tags) {
+      const flight: Flight = { tags, tainted: false };
+      flights.add(flight);
+      return flight;
+    },
+    unwatch: (flight) => void flights.delete(flight),
+    drop(tags, source) {
+      metrics.invalidations.inc({ source });
+      near?.deleteByTags(tags);
+      for (const flight of flights) if (flight.tags.some((tag) => tags.includes(tag))) flight.tainted = true;
+    },
+    clear: () => near?.clear(),
+  };
+}
