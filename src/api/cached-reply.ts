@@ -4,15 +4,13 @@
 // used by the routes and by the hot path (hot-path.ts), so the two cannot drift apart.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CacheRead, CatalogCache, OriginResponse } from '../cache/catalog-cache.ts';
+import type { FreshnessPolicy } from '../cache/freshness.ts';
 import { CatalogError, type ProblemCode } from '../catalog/catalog-error.ts';
 import type { HotPathContract } from './hot-path-contract.ts';
 import type { HotUrls } from './hot-urls.ts';
 
-export interface HttpCachePolicy {
-  freshTtlMs: number;
-  maxStaleMs: number;
-  staleIfErrorMs: number;
-}
+/** The cache's own freshness policy (CatalogCache.freshness): one rule for the cache and for Cache-Control. */
+export type HttpCachePolicy = Pick<FreshnessPolicy, 'maxAgeSeconds' | 'staleWhileRevalidateSeconds' | 'staleIfErrorSeconds'>;
 
 /**
  * A loader for the cache: runs `produce`, serializes its result with the route's response schema,
@@ -106,14 +104,15 @@ const lastBuilt = new WeakMap<CacheRead['response'], BuiltHeaders>();
 
 /**
  * ETag, Cache-Control, Surrogate-Key and X-Cache for a cached 200 or 304. Every lifetime is what is
- * left of it at the entry's age, so a CDN never keeps a page longer than this service would.
+ * left of the cache's own for this entry at its age (its spread fresh span included), so a CDN
+ * never keeps a page fresh or stale longer than this service would.
  */
 export function cacheHeaders(read: CacheRead, policy: HttpCachePolicy): CacheHeaders {
   const { response } = read;
   const ageMs = Date.now() - response.storedAt;
-  const maxAge = read.stale ? 0 : secondsLeft(policy.freshTtlMs, ageMs);
-  const revalidateWindow = secondsLeft(policy.maxStaleMs, ageMs) - maxAge;
-  const errorWindow = secondsLeft(policy.staleIfErrorMs, ageMs) - maxAge;
+  const maxAge = read.stale ? 0 : policy.maxAgeSeconds(response.storedAt, ageMs);
+  const revalidateWindow = policy.staleWhileRevalidateSeconds(ageMs, maxAge);
+  const errorWindow = policy.staleIfErrorSeconds(ageMs, maxAge);
   const xCache = read.stale ? 'STALE' : read.tier === 'origin' ? 'MISS' : read.tier === 'near' ? 'HIT-NEAR' : 'HIT-REDIS';
   const last = lastBuilt.get(response);
   if (last && last.maxAge === maxAge && last.revalidateWindow === revalidateWindow && last.errorWindow === errorWindow && last.xCache === xCache) {
@@ -127,10 +126,6 @@ export function cacheHeaders(read: CacheRead, policy: HttpCachePolicy): CacheHea
   };
   lastBuilt.set(response, { maxAge, revalidateWindow, errorWindow, xCache, headers });
   return headers;
-}
-
-function secondsLeft(untilMs: number, ageMs: number): number {
-  return Math.max(0, Math.floor((untilMs - ageMs) / 1000));
 }
 
 /** RFC 9110 If-None-Match: a list of entity tags or `*`, compared weakly. */
