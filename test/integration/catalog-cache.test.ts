@@ -64,11 +64,19 @@ async function pod(
   return { cache, registry, redis };
 }
 
-/** A loader whose body and status can be changed between reads, counting its calls. */
+/** A loader whose body and status can be changed between reads, counting its calls (and telling `onCall` of each). */
 function origin(initial: string, delayMs = 20) {
-  const state = { body: initial, status: 200 as 200 | 404, calls: 0, gate: null as Promise<void> | null, fail: null as Error | null };
+  const state = {
+    body: initial,
+    status: 200 as 200 | 404,
+    calls: 0,
+    gate: null as Promise<void> | null,
+    fail: null as Error | null,
+    onCall: null as (() => void) | null,
+  };
   const load = async (): Promise<OriginResponse> => {
     state.calls++;
+    state.onCall?.();
     const body = state.body;
     const status = state.status;
     const fail = state.fail;
@@ -182,11 +190,21 @@ describe('catalog cache on a shared Redis', () => {
   });
 
   it('when pages go stale a few milliseconds apart, then their refreshes start together and share Redis writes', async () => {
-    const { cache, redis } = await pod(SHORT_FRESH);
+    // The pods' clock moves only when the test moves it, and the gathering window closes when the
+    // test says: a slow host can neither stretch the reads past the window nor age the new pages.
+    let clock = Date.now();
+    const windows: (() => void)[] = [];
+    const { cache, redis } = await pod(SHORT_FRESH, {
+      now: () => clock,
+      scheduleRefreshes: (startGathered) => {
+        windows.push(startGathered);
+        return () => undefined;
+      },
+    });
     const { state, load } = origin('{"v":1}');
     const keys = Array.from({ length: 20 }, (_, i) => `listing:gathered:${i}`);
     for (const key of keys) await cache.read(key, ['listings'], load);
-    await sleep(150);
+    clock += 150;
     state.body = '{"v":2}';
 
     const writes = vi.spyOn(redis.stream, 'write');
@@ -194,6 +212,10 @@ describe('catalog cache on a shared Redis', () => {
       expect((await cache.read(key, ['listings'], load)).stale).toBe(true);
       await sleep(1);
     }
+    // One gathering window held all twenty; closing it starts them together.
+    expect(windows).toHaveLength(1);
+    expect(state.calls).toBe(20);
+    windows[0]?.();
     await vi.waitFor(async () => {
       const reads = await Promise.all(keys.map((key) => cache.read(key, ['listings'], load)));
       expect(reads.every((read) => read.response.body.toString() === '{"v":2}')).toBe(true);
@@ -306,13 +328,19 @@ describe('catalog cache on a shared Redis', () => {
     const a = await pod({ CACHE_LOCK_TTL_MS: '300' });
     const b = await pod({ CACHE_LOCK_TTL_MS: '300' });
     const reader = await pod({ CACHE_NEAR_ENABLED: 'false' });
-    const slow = origin('old', 800);
+    const slow = origin('old', 0);
     const fast = origin('new', 10);
+    const slowLoading = deferred();
+    const slowFinishes = deferred();
+    slow.state.onCall = slowLoading.resolve;
+    slow.state.gate = slowFinishes.promise;
 
     const slowRead = a.cache.read('product:4', ['product:4'], slow.load);
-    await sleep(50);
+    // A holds the lock and is loading; B waits out its 300 ms lock, takes it over and fills first.
+    await slowLoading.promise;
     const takeover = await b.cache.read('product:4', ['product:4'], fast.load);
     expect(takeover.response.body.toString()).toBe('new');
+    slowFinishes.resolve();
     expect((await slowRead).response.body.toString()).toBe('old');
 
     expect((await reader.cache.read('product:4', ['product:4'], fast.load)).response.body.toString()).toBe('new');
@@ -320,9 +348,13 @@ describe('catalog cache on a shared Redis', () => {
   });
 
   it('when a lock holder never fills, then others wait about the lock TTL and then load themselves', async () => {
-    const { cache, registry } = await pod({ CACHE_LOCK_TTL_MS: '500' });
-    await admin.set(createKeySpace(keyPrefix, 1).lock('product:5'), 'dead-pod', 'PX', 500, 'NX');
+    // This pod would give up waiting only after 6 s (its lock TTL and a second); the dead pod's lock lives 500 ms.
+    const { cache, registry } = await pod({ CACHE_LOCK_TTL_MS: '5000' });
+    const lockKey = createKeySpace(keyPrefix, 1).lock('product:5');
+    await admin.set(lockKey, 'dead-pod', 'PX', 500, 'NX');
     const { state, load } = origin('{"id":5}', 5);
+    let lockAtLoad: Promise<string | null> | null = null;
+    state.onCall = () => (lockAtLoad = admin.get(lockKey));
 
     const started = Date.now();
     const reads = await Promise.all(Array.from({ length: 20 }, () => cache.read('product:5', ['product:5'], load)));
@@ -331,14 +363,22 @@ describe('catalog cache on a shared Redis', () => {
     expect(reads.every((read) => read.response.body.toString() === '{"id":5}')).toBe(true);
     expect(state.calls).toBe(1);
     expect(elapsed).toBeGreaterThanOrEqual(400);
-    expect(elapsed).toBeLessThan(1_200);
+    // It loaded once the dead pod's lock had expired, under a lock of its own, not by giving up.
+    expect(await lockAtLoad).not.toBe('dead-pod');
+    expect(await lockAtLoad).not.toBeNull();
+    expect(await metricValue(registry, 'catalog_cache_lock_acquisitions_total', { result: 'acquired' })).toBe(1);
+    expect(await metricValue(registry, 'catalog_cache_lock_wait_timeouts_total')).toBe(0);
     expect(await metricValue(registry, 'catalog_cache_lock_acquisitions_total', { result: 'busy' })).toBeGreaterThan(0);
     expect(await metricValue(registry, 'catalog_cache_single_flight_waits_total', { scope: 'fleet' })).toBe(1);
   });
 
   it('when the origin answers 404, then the miss is cached for missTtlMs and reloaded after', async () => {
-    const a = await pod({ CACHE_MISS_TTL_MS: '300' });
-    const b = await pod({ CACHE_MISS_TTL_MS: '300', CACHE_NEAR_ENABLED: 'false' });
+    // Both pods' clock moves only when the test moves it: however slow the host, the miss is young
+    // until the test ages it past missTtlMs (10 s by default).
+    let clock = Date.now();
+    const now = () => clock;
+    const a = await pod({}, { now });
+    const b = await pod({ CACHE_NEAR_ENABLED: 'false' }, { now });
     const { state, load } = origin('{"error":"not found"}', 5);
     state.status = 404;
 
@@ -347,7 +387,7 @@ describe('catalog cache on a shared Redis', () => {
     for (let i = 0; i < 20; i++) expect((await b.cache.read('product:404', ['product:404'], load)).response.status).toBe(404);
     expect(state.calls).toBe(1);
 
-    await sleep(350);
+    clock += a.cache.freshness.missTtlMs + 50;
     state.status = 200;
     state.body = '{"id":404}';
     const after = await a.cache.read('product:404', ['product:404'], load);
