@@ -37,6 +37,29 @@ describe('near cache', () => {
     expect(cache.get('a')).toBeDefined();
   });
 
+  it('when entries carry long tags, then the tags count against the budget too', () => {
+    const tagged = () => response('{}', ['a'.repeat(300), 'b'.repeat(100)]);
+    // 128 overhead + 2 body + 29 ETag + 2 x 401 surrogate key (both tags) + 2 x 400 tag characters.
+    expect(nearEntrySize(tagged())).toBe(1_761);
+    const cache = createNearCache({ maxBytes: 3_000, ttlMs: 60_000 });
+    cache.set('first', tagged());
+    cache.set('second', tagged());
+    expect(cache.size).toBe(1);
+    expect(cache.bytes).toBe(1_761);
+    expect(cache.get('first')).toBeUndefined();
+  });
+
+  it('keeps an entry exactly as large as the whole budget, and refuses one a byte larger', () => {
+    // 128 overhead + 1,843 body + 29 ETag, no tags: 2,000 bytes.
+    const cache = createNearCache({ maxBytes: 2_000, ttlMs: 60_000 });
+    cache.set('exact', response('x'.repeat(1_843)));
+    expect(cache.get('exact')?.response.body.length).toBe(1_843);
+    expect(cache.bytes).toBe(2_000);
+    cache.set('over', response('x'.repeat(1_844)));
+    expect(cache.get('over')).toBeUndefined();
+    expect(cache.get('exact')).toBeDefined();
+  });
+
   it('expires entries after their TTL, per entry when given', () => {
     let clock = 1_000;
     const cache = createNearCache({ maxBytes: 1_000_000, ttlMs: 100, now: () => clock });
