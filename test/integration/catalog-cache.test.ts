@@ -7,6 +7,7 @@ import { createCatalogCache } from '../../src/cache/catalog-cache.ts';
 import type { CatalogCache, CatalogCacheOptions, OriginResponse } from '../../src/cache/catalog-cache.ts';
 import { toCachedResponse } from '../../src/cache/cached-response.ts';
 import { createCacheSubscriber } from '../../src/cache/cache-subscriber.ts';
+import { createInvalidator } from '../../src/cache/invalidator.ts';
 import { createKeySpace } from '../../src/cache/key-space.ts';
 import { createEntryStore } from '../../src/cache/redis-entry.ts';
 import { createRedisClient, waitForRedisReady } from '../../src/cache/redis-client.ts';
@@ -286,6 +287,43 @@ describe('catalog cache on a shared Redis', () => {
     // Untouched tags keep their entries.
     expect((await b.cache.read('product:8', ['product:8'], other.load)).tier).toBe('near');
     expect(other.state.calls).toBe(1);
+  });
+
+  it('when a process with no near cache and no subscriber invalidates a tag, then a pod stops serving the old body from both tiers', async () => {
+    const b = await pod({ CACHE_NEAR_TTL_MS: '30000' });
+    const product = origin('{"stock":5}');
+    await b.cache.read('product:31', ['product:31'], product.load);
+    expect((await b.cache.read('product:31', ['product:31'], product.load)).tier).toBe('near');
+
+    // What an indexer would hold: a Redis client and the invalidator, nothing else. Not in
+    // `clients`: this test disconnects it itself.
+    const indexerRedis = createRedisClient(REDIS_URL, { commandTimeoutMs: 2_000 });
+    const invalidator = createInvalidator({ redis: indexerRedis, settings: settings() });
+    try {
+      expect(await waitForRedisReady(indexerRedis, 5_000)).toBe(true);
+      const keys = createKeySpace(keyPrefix, 1);
+      expect((await admin.pubsub('NUMSUB', keys.invalidationChannel))[1]).toBe(1);
+
+      product.state.body = '{"stock":0}';
+      await invalidator.invalidate(['product:31', 'product:31']);
+      await vi.waitFor(
+        async () => expect((await b.cache.read('product:31', ['product:31'], product.load)).response.body.toString()).toBe('{"stock":0}'),
+        { timeout: 2_000, interval: 10 },
+      );
+      expect(product.state.calls).toBe(2);
+      // One bump per tag, its counter outliving any entry that could carry the old generation.
+      expect(await admin.get(keys.tag('product:31'))).toBe('1');
+      const { staleIfErrorMs, lockTtlMs } = settings();
+      expect(await admin.pttl(keys.tag('product:31'))).toBeGreaterThan(2 * staleIfErrorMs);
+      expect(await admin.pttl(keys.tag('product:31'))).toBeLessThanOrEqual(2 * staleIfErrorMs + lockTtlMs);
+
+      // Redis unreachable: the caller learns it (and retries), rather than pods serving the old body on.
+      indexerRedis.disconnect();
+      await expect(invalidator.invalidate(['product:31'])).rejects.toThrow();
+    } finally {
+      invalidator.close();
+      indexerRedis.disconnect();
+    }
   });
 
   it('when a near copy is due for its Redis check, then it is still served while one background lookup asks, and dropped from trust if Redis disowns it', async () => {
