@@ -42,15 +42,17 @@ export function tagGenerationTtlMs(settings: Pick<CacheConfig, 'staleIfErrorMs' 
 export function createInvalidator(options: InvalidatorOptions): Invalidator {
   const { redis, settings } = options;
   const keys = createTagKeys(settings.keyPrefix);
-  const ownGuard = options.guard ? null : createRedisGuard(redis, settings.redisCommandTimeoutMs, options.redisBreaker);
-  const guard = options.guard ?? (ownGuard as RedisGuard);
+  const ownsGuard = options.guard === undefined;
+  const guard = options.guard ?? createRedisGuard(redis, settings.redisCommandTimeoutMs, options.redisBreaker);
   const tagTtlMs = tagGenerationTtlMs(settings);
   return {
     async invalidate(tags) {
       if (tags.length === 0) return;
       await guard.run(() => bumpTagGenerations(redis, keys, tags, tagTtlMs));
     },
-    close: () => ownGuard?.shutdown(),
+    close() {
+      if (ownsGuard) guard.shutdown();
+    },
   };
 }
 
