@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createCatalogCache, type CatalogCache } from '../cache/catalog-cache.ts';
+import { createInvalidator, type Invalidator } from '../cache/invalidator.ts';
 import { createRedisClient, waitForRedisReady } from '../cache/redis-client.ts';
 import { ConfigError, type CacheConfig, type Config } from '../config.ts';
 import { createDatabase, type Database } from '../store/database.ts';
@@ -73,4 +74,13 @@ export async function closeRedis(redis: Redis | undefined): Promise<void> {
 /** The near cache and, with Redis, the shared tier, fill locks and invalidation, from the config's settings. */
 export function buildCatalogCache(settings: CacheConfig, deps: { redis: Redis | undefined; log: Logger; metrics: Registry }): CatalogCache {
   return createCatalogCache({ settings, redis: deps.redis, schemaVersion: RESPONSE_SCHEMA_VERSION, log: deps.log, metrics: deps.metrics });
+}
+
+/**
+ * For a process that serves no HTTP (the indexer): bumps the tags' generations in Redis and tells every
+ * pod, whose caches then drop those pages from both tiers. It keeps no near cache and subscribes to
+ * nothing. Rejects while Redis is down: the caller retries, never skips.
+ */
+export function buildInvalidator(settings: CacheConfig, redis: Redis): Invalidator {
+  return createInvalidator({ redis, settings });
 }

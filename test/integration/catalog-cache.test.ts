@@ -7,7 +7,7 @@ import { createCatalogCache } from '../../src/cache/catalog-cache.ts';
 import type { CatalogCache, CatalogCacheOptions, OriginResponse } from '../../src/cache/catalog-cache.ts';
 import { toCachedResponse } from '../../src/cache/cached-response.ts';
 import { createCacheSubscriber } from '../../src/cache/cache-subscriber.ts';
-import { createInvalidator } from '../../src/cache/invalidator.ts';
+import { buildInvalidator } from '../../src/roles/dependencies.ts';
 import { createKeySpace } from '../../src/cache/key-space.ts';
 import { createEntryStore } from '../../src/cache/redis-entry.ts';
 import { createRedisClient, waitForRedisReady } from '../../src/cache/redis-client.ts';
@@ -298,7 +298,7 @@ describe('catalog cache on a shared Redis', () => {
     // What an indexer would hold: a Redis client and the invalidator, nothing else. Not in
     // `clients`: this test disconnects it itself.
     const indexerRedis = createRedisClient(REDIS_URL, { commandTimeoutMs: 2_000 });
-    const invalidator = createInvalidator({ redis: indexerRedis, settings: settings() });
+    const invalidator = buildInvalidator(settings(), indexerRedis);
     try {
       expect(await waitForRedisReady(indexerRedis, 5_000)).toBe(true);
       const keys = createKeySpace(keyPrefix, 1);
