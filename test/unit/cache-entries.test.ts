@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { shorts } from '../support/placements.ts';
 import {
   categoryTreeEntry,
   listingEntry,
@@ -43,16 +44,6 @@ describe('when a cached read is named', () => {
   });
 });
 
-const shorts: ProductPlacement = {
-  id: 1,
-  slug: 'alisha-shorts-c2d766ca',
-  categories: [
-    { id: 10, slug: 'clothing' },
-    { id: 11, slug: 'clothing-womens-clothing' },
-  ],
-  brand: { id: 7, slug: 'alisha' },
-  listed: true,
-};
 const sports = [
   { id: 20, slug: 'sports' },
   { id: 21, slug: 'sports-cycling' },

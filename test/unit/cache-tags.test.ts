@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { listingTags, productChangeTags, type ProductPlacement } from '../../src/catalog/cache-tags.ts';
+import { shorts } from '../support/placements.ts';
+import { listingTags, productChangeTags } from '../../src/catalog/cache-tags.ts';
 import { canonicalRef } from '../../src/catalog/entity-ref.ts';
 
-const shorts: ProductPlacement = {
-  id: 1,
-  slug: 'alisha-shorts-c2d766ca',
-  categories: [
-    { id: 10, slug: 'clothing' },
-    { id: 11, slug: 'clothing-womens-clothing' },
-  ],
-  brand: { id: 7, slug: 'alisha' },
-  listed: true,
-};
 
 describe('when a product changes, the tags it invalidates', () => {
   it('then a price change names its page, every listing it is in (by id and slug), but not the category tree', () => {
