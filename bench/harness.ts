@@ -1,6 +1,7 @@
 // What every benchmark here shares: a real server process pinned to one core, autocannon pinned to
 // the other, URL mixes, and a table of req/s and latency percentiles.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { freePort } from '../test/support/free-port.ts';
 import { tmpdir } from 'node:os';
@@ -25,20 +26,32 @@ export function pinSelf(core: number): void {
 }
 
 
+/**
+ * What `npm start` puts in NODE_OPTIONS (the V8 heap bound; the image sets the same, see
+ * test/unit/heap-options.test.ts): servers here run with it unless their env says otherwise.
+ */
+export function startNodeOptions(): string {
+  const { scripts } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  return /NODE_OPTIONS="([^"$]*)/.exec(scripts.start ?? '')?.[1]?.trim() ?? '';
+}
+
 export interface BenchServer {
   url: string;
   child: ChildProcess;
   stop(): Promise<void>;
 }
 
-/** Starts a node script (default: the service's API role) on core 0 and waits until it answers `readyPath`. */
-export async function startServer(options: { env: Record<string, string>; args?: string[]; readyPath?: string }): Promise<BenchServer> {
+/**
+ * Starts a node script (default: the service's API role) on core 0 and waits until it answers
+ * `readyPath`. `compiled`: the arguments name compiled JavaScript, run without tsx, as the image runs it.
+ */
+export async function startServer(options: { env: Record<string, string>; args?: string[]; readyPath?: string; compiled?: boolean }): Promise<BenchServer> {
   const port = await freePort();
-  const args = ['--import', 'tsx', ...(options.args ?? ['src/main.ts', 'api'])];
+  const args = [...(options.compiled ? [] : ['--import', 'tsx']), ...(options.args ?? ['src/main.ts', 'api'])];
   const command = hasTaskset ? 'taskset' : process.execPath;
   const child = spawn(command, hasTaskset ? ['-c', '0', process.execPath, ...args] : args, {
     cwd: root,
-    env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...options.env, PORT: String(port) },
+    env: { ...process.env, NODE_OPTIONS: startNodeOptions(), LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...options.env, PORT: String(port) },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
