@@ -29,7 +29,22 @@ export function strongEtag(body: Buffer): string {
   return `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
 }
 
+/**
+ * The bytes in a buffer of their own. A Buffer read from a socket is a view into the read's chunk (up
+ * to 64 KiB), and a small one made from a string a view into Node's shared 8 KiB pool: kept as it
+ * is, one cached page keeps the whole chunk alive, and nothing counts it. Returns `bytes` itself
+ * when it already owns its memory.
+ */
+export function ownedBytes(bytes: Buffer): Buffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
+  const own = Buffer.allocUnsafeSlow(bytes.byteLength);
+  bytes.copy(own);
+  return own;
+}
+
+/** The body is copied when it is a view into a larger buffer (ownedBytes): a cached response may live long. */
 export function toCachedResponse(origin: OriginResponse, tags: readonly string[], storedAt: number): CachedResponse {
   const surrogateKey = [...new Set([...tags, ...(origin.surrogateKeys ?? [])])].join(' ');
-  return { status: origin.status, body: origin.body, etag: strongEtag(origin.body), tags: [...tags], surrogateKey, storedAt };
+  const body = ownedBytes(origin.body);
+  return { status: origin.status, body, etag: strongEtag(body), tags: [...tags], surrogateKey, storedAt };
 }

@@ -13,6 +13,8 @@ export interface NearEntry {
 export interface NearCacheOptions {
   /** Upper bound of the bytes held (bodies, ETags, tags and a fixed per-entry overhead). */
   maxBytes: number;
+  /** Upper bound of the entries held: each keeps up to NEAR_ENTRY_UNCOUNTED_BYTES more alive than it counts. Default: no bound. */
+  maxEntries?: number;
   /** Lifetime of an entry unless set() gives one. */
   ttlMs: number;
   now?: () => number;
@@ -32,6 +34,13 @@ export interface NearCache {
 
 // Map/object overhead per entry, so a flood of tiny 404 bodies is still bounded.
 const ENTRY_OVERHEAD_BYTES = 128;
+
+/**
+ * What an entry keeps alive beyond the bytes it counts (nearEntrySize): the entry, response and
+ * Buffer objects, the body's allocation, the LRU's slots, the tag index's sets and the headers built
+ * for it (cached-reply.ts). Measured at about 1 KiB per product page; `maxEntries` bounds the sum.
+ */
+export const NEAR_ENTRY_UNCOUNTED_BYTES = 1536;
 
 export function nearEntrySize(response: CachedResponse): number {
   let size = ENTRY_OVERHEAD_BYTES + response.body.length + response.etag.length + response.surrogateKey.length * 2;
@@ -54,6 +63,7 @@ export function createNearCache(options: NearCacheOptions): NearCache {
   };
 
   const lru = new LRUCache<string, NearEntry>({
+    ...(options.maxEntries ? { max: options.maxEntries } : {}),
     maxSize: options.maxBytes,
     maxEntrySize: options.maxBytes,
     sizeCalculation: (entry) => nearEntrySize(entry.response),

@@ -29,7 +29,8 @@ export interface NearTier {
 }
 
 export interface NearTierOptions {
-  near: { enabled: boolean; maxBytes: number };
+  /** maxEntries bounds what entries keep alive beyond the bytes they count (NEAR_ENTRY_UNCOUNTED_BYTES each). */
+  near: { enabled: boolean; maxBytes: number; maxEntries?: number };
   policy: FreshnessPolicy;
   metrics: CacheMetrics;
   now: () => number;
@@ -39,7 +40,7 @@ export function createNearTier(options: NearTierOptions): NearTier {
   const { policy, metrics } = options;
   // Near entries are kept until they could no longer be served even on origin failure; whether
   // they may be served without asking Redis is decided per read (near TTL since last check).
-  const near = options.near.enabled ? createNearCache({ maxBytes: options.near.maxBytes, ttlMs: policy.staleIfErrorMs, now: options.now }) : null;
+  const near = options.near.enabled ? createNearCache({ maxBytes: options.near.maxBytes, maxEntries: options.near.maxEntries, ttlMs: policy.staleIfErrorMs, now: options.now }) : null;
   const flights = new Set<Flight>();
 
   return {

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { Redis } from 'ioredis';
-import type { CachedResponse } from './cached-response.ts';
+import { ownedBytes, type CachedResponse } from './cached-response.ts';
 import type { KeySpace } from './key-space.ts';
 import type { RedisGuard } from './redis-guard.ts';
 
 /**
  * A cached response as stored in Redis: a small binary header, then the body bytes untouched
- * (no base64, no JSON re-encoding), so a Redis hit costs one buffer slice.
+ * (no base64, no JSON re-encoding), so a Redis hit costs one copy of the body.
  *
  *   u8  format (2)
  *   f64 storedAt (big-endian; the fill script compares it without decoding the rest)
@@ -82,7 +82,9 @@ export function decodeEntry(raw: Buffer): StoredEntry | null {
       at += 8;
     }
     if (at > raw.length) return null;
-    return { response: { status, body: raw.subarray(at), etag, tags, surrogateKey, storedAt }, generations };
+    // The body is copied out of the reply: a view would keep the reply's whole socket chunk alive
+    // for as long as anything (a near entry, a queued refresh) holds the response.
+    return { response: { status, body: ownedBytes(raw.subarray(at)), etag, tags, surrogateKey, storedAt }, generations };
   } catch {
     return null; // RangeError from a truncated buffer
   }
