@@ -27,6 +27,7 @@ const EnvSchema = Type.Object({
   REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ ...millis, default: 100 }),
   CACHE_NEAR_ENABLED: Type.Boolean({ default: true }),
   CACHE_NEAR_MAX_BYTES: Type.Integer({ minimum: 1024 * 1024, maximum: 16 * 1024 ** 3, default: 64 * 1024 * 1024 }),
+  CACHE_NEAR_MAX_ENTRIES: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 16_384 }),
   CACHE_NEAR_TTL_MS: Type.Integer({ ...millis, default: 5000 }),
   CACHE_FRESH_TTL_MS: Type.Integer({ ...millis, default: 30_000 }),
   CACHE_MAX_STALE_MS: Type.Integer({ ...millis, default: 60_000 }),
@@ -34,6 +35,8 @@ const EnvSchema = Type.Object({
   CACHE_MISS_TTL_MS: Type.Integer({ ...millis, default: 10_000 }),
   CACHE_LOCK_TTL_MS: Type.Integer({ ...millis, default: 10_000 }),
   CACHE_REFRESH_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1000, default: 8 }),
+  CACHE_REFRESH_MAX_QUEUED: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 }),
+  CACHE_HOT_URLS_MAX_BYTES: Type.Integer({ minimum: 0, maximum: 16 * 1024 ** 3, default: 16 * 1024 * 1024 }),
 
   SHUTDOWN_DELAY_MS: Type.Integer({ minimum: 0, maximum: 120_000, default: 0 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ ...millis, default: 10_000 }),
@@ -56,7 +59,8 @@ export interface CacheConfig {
   redisUrl: string | undefined;
   keyPrefix: string;
   redisCommandTimeoutMs: number;
-  near: { enabled: boolean; maxBytes: number; ttlMs: number };
+  /** maxBytes bounds the bytes counted; maxEntries what entries keep alive beyond them (about 1.5 KiB each, docs/memory.md). */
+  near: { enabled: boolean; maxBytes: number; maxEntries: number; ttlMs: number };
   freshTtlMs: number;
   /** The bound on how old a served price or stock level may be while PostgreSQL answers. */
   maxStaleMs: number;
@@ -65,6 +69,10 @@ export interface CacheConfig {
   lockTtlMs: number;
   /** Background refreshes of stale pages running at once per pod; the rest queue (stale copies serve meanwhile). */
   refreshConcurrency: number;
+  /** Refreshes waiting for a slot beyond this many are not queued (each holds its stale copy); a later hit asks again. */
+  refreshMaxQueued: number;
+  /** Bound of what the hot path's table of URLs answered before retains (api/hot-urls.ts); 0 turns the hot path off. */
+  hotUrlsMaxBytes: number;
 }
 
 export interface Config {
@@ -119,13 +127,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       redisUrl: e.REDIS_URL,
       keyPrefix: e.REDIS_KEY_PREFIX,
       redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
-      near: { enabled: e.CACHE_NEAR_ENABLED, maxBytes: e.CACHE_NEAR_MAX_BYTES, ttlMs: e.CACHE_NEAR_TTL_MS },
+      near: { enabled: e.CACHE_NEAR_ENABLED, maxBytes: e.CACHE_NEAR_MAX_BYTES, maxEntries: e.CACHE_NEAR_MAX_ENTRIES, ttlMs: e.CACHE_NEAR_TTL_MS },
       freshTtlMs: e.CACHE_FRESH_TTL_MS,
       maxStaleMs: e.CACHE_MAX_STALE_MS,
       staleIfErrorMs: e.CACHE_STALE_IF_ERROR_MS,
       missTtlMs: e.CACHE_MISS_TTL_MS,
       lockTtlMs: e.CACHE_LOCK_TTL_MS,
       refreshConcurrency: e.CACHE_REFRESH_CONCURRENCY,
+      refreshMaxQueued: e.CACHE_REFRESH_MAX_QUEUED,
+      hotUrlsMaxBytes: e.CACHE_HOT_URLS_MAX_BYTES,
     },
     shutdown: { delayMs: e.SHUTDOWN_DELAY_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
   };

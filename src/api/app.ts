@@ -30,6 +30,8 @@ export interface AppDependencies {
   readiness: Readiness;
   cache: CatalogCache;
   httpCache: HttpCachePolicy;
+  /** Bound of the hot path's URL table (config CACHE_HOT_URLS_MAX_BYTES); 0 turns the hot path off. */
+  hotUrlsMaxBytes: number;
   metrics: Registry;
 }
 
@@ -46,7 +48,7 @@ const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 export async function buildApp(deps: AppDependencies, options: AppOptions = {}) {
   const contract = createHotPathContract(deps.log);
-  const reads: CachedReads = { cache: deps.cache, httpCache: deps.httpCache, hotUrls: createHotUrls(), hotPath: contract };
+  const reads: CachedReads = { cache: deps.cache, httpCache: deps.httpCache, hotUrls: createHotUrls(deps.hotUrlsMaxBytes, deps.metrics), hotPath: contract };
   const completion = createRequestCompletion(createRequestDurations(deps.metrics), deps.log);
   registerHotPathAnswers(deps.metrics, () => contract.routes());
   const hotPath = createHotPath({ reads, contract, completion });

@@ -18,7 +18,7 @@ export async function renderOpenApiDocument(): Promise<string> {
   };
   // Without Redis and never read: the schema version names no key.
   const cache = createCatalogCache({ settings: loadConfig({}).cache, schemaVersion: 0 });
-  const app = await buildApp({ log: pino({ level: 'silent' }), repository, readiness: { check: unused }, cache, httpCache: cache.freshness, metrics: new Registry() });
+  const app = await buildApp({ log: pino({ level: 'silent' }), repository, readiness: { check: unused }, cache, httpCache: cache.freshness, hotUrlsMaxBytes: 0, metrics: new Registry() });
   await app.ready();
   const yaml = app.swagger({ yaml: true });
   await app.close();

@@ -18,7 +18,7 @@ import { createNearTier } from './near-tier.ts';
 import { createOriginLoad } from './origin-load.ts';
 import type { Copy, LoadAndStore, Loader } from './origin-load.ts';
 import type { RedisBreakerOptions } from './redis-guard.ts';
-import { createRefreshQueue, MAX_QUEUED_REFRESHES } from './refresh-queue.ts';
+import { createRefreshQueue } from './refresh-queue.ts';
 import type { RefreshQueueOptions } from './refresh-queue.ts';
 import { createSharedTier } from './shared-tier.ts';
 import { createSingleFlight } from './single-flight.ts';
@@ -100,7 +100,8 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
   const invalidator = redis && shared ? createInvalidator({ redis, settings, guard: shared.guard }) : null;
   const queue = createRefreshQueue({
     concurrency: settings.refreshConcurrency,
-    maxQueued: MAX_QUEUED_REFRESHES,
+    // A bound on memory: each waiting refresh holds a lock, closures and its stale copy (docs/memory.md).
+    maxQueued: settings.refreshMaxQueued,
     schedule: options.scheduleRefreshes,
     onError: (key, error) => log.warn({ err: error, key }, 'background refresh failed; stale copy still served'),
   });

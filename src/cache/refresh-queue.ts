@@ -4,12 +4,6 @@ import { createSingleFlight } from './single-flight.ts';
 /** How long refreshes asked for are gathered before they start together. */
 export const REFRESH_GATHER_MS = 50;
 
-/**
- * Refreshes waiting beyond this many are not queued; a later hit on the page asks again. A bound
- * on memory, not a tuning knob: a pod with this many pages waiting for a slot is far behind anyway.
- */
-export const MAX_QUEUED_REFRESHES = 10_000;
-
 /** Runs `work` when a load slot is free; resolves null instead if the queue closed meanwhile. */
 export type InSlot = <T>(work: () => Promise<T>) => Promise<T | null>;
 

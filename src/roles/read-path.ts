@@ -39,6 +39,7 @@ export async function createReadPath(config: Config, database: Database, log: Lo
     placements: createPlacementSource({ pool: database.primary }),
     redis,
     httpCache: cache.freshness,
+    hotUrlsMaxBytes: settings.hotUrlsMaxBytes,
     readiness: {
       // Straight to the pool and the client: readiness reports the dependencies themselves, not the
       // breakers' memory of them. A PostgreSQL outage alone does not fail it: it would take every

@@ -30,4 +30,18 @@ describe('when the service reads its configuration', () => {
   it('then an empty string counts as unset', () => {
     expect(loadConfig({ DATABASE_URL: '' }).database.url).toBeUndefined();
   });
+
+  it('then the memory bounds have defaults, and a negative or zero one where it makes no sense is refused', () => {
+    const { cache } = loadConfig({});
+    expect(cache.near).toMatchObject({ maxBytes: 64 * 1024 * 1024, maxEntries: 16_384 });
+    expect(cache).toMatchObject({ hotUrlsMaxBytes: 16 * 1024 * 1024, refreshMaxQueued: 1000 });
+    expect(loadConfig({ CACHE_HOT_URLS_MAX_BYTES: '0', CACHE_NEAR_MAX_ENTRIES: '500', CACHE_REFRESH_MAX_QUEUED: '20' }).cache).toMatchObject({
+      hotUrlsMaxBytes: 0,
+      near: { maxEntries: 500 },
+      refreshMaxQueued: 20,
+    });
+    expect(() => loadConfig({ CACHE_HOT_URLS_MAX_BYTES: '-1' })).toThrow(/CACHE_HOT_URLS_MAX_BYTES="-1"/);
+    expect(() => loadConfig({ CACHE_NEAR_MAX_ENTRIES: '0' })).toThrow(/CACHE_NEAR_MAX_ENTRIES="0"/);
+    expect(() => loadConfig({ CACHE_REFRESH_MAX_QUEUED: '0' })).toThrow(/CACHE_REFRESH_MAX_QUEUED="0"/);
+  });
 });
