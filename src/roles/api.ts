@@ -6,11 +6,13 @@ import type { Logger } from 'pino';
 import { buildApp } from '../api/app.ts';
 import { openDatabase } from './dependencies.ts';
 import { bundledFeedFiles, importProducts } from './import.ts';
+import { reportMemoryBudget } from './memory-budget.ts';
 import { createReadPath } from './read-path.ts';
 import type { Role } from './role.ts';
 import { handleShutdown } from './shutdown.ts';
 
 export const runApi: Role = async ({ config, log, startEmbedded }) => {
+  reportMemoryBudget(config.cache, log);
   const database = await openDatabase(config, log, { migrate: config.database.migrateOnStart, startEmbedded });
   if (database.embedded) await importBundledProductsIfEmpty(database.primary, log);
   const readPath = await createReadPath(config, database, log);
