@@ -36,7 +36,8 @@ const EnvSchema = Type.Object({
   CACHE_LOCK_TTL_MS: Type.Integer({ ...millis, default: 10_000 }),
   CACHE_REFRESH_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1000, default: 8 }),
   CACHE_REFRESH_MAX_QUEUED: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 }),
-  CACHE_HOT_URLS_MAX_BYTES: Type.Integer({ minimum: 0, maximum: 16 * 1024 ** 3, default: 16 * 1024 * 1024 }),
+  // 32 MiB holds every product page of a 20,000-product catalog (about 1.6 KiB counted a URL).
+  CACHE_HOT_URLS_MAX_BYTES: Type.Integer({ minimum: 0, maximum: 16 * 1024 ** 3, default: 32 * 1024 * 1024 }),
 
   SHUTDOWN_DELAY_MS: Type.Integer({ minimum: 0, maximum: 120_000, default: 0 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ ...millis, default: 10_000 }),

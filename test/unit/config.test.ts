@@ -34,7 +34,7 @@ describe('when the service reads its configuration', () => {
   it('then the memory bounds have defaults, and a negative or zero one where it makes no sense is refused', () => {
     const { cache } = loadConfig({});
     expect(cache.near).toMatchObject({ maxBytes: 64 * 1024 * 1024, maxEntries: 16_384 });
-    expect(cache).toMatchObject({ hotUrlsMaxBytes: 16 * 1024 * 1024, refreshMaxQueued: 1000 });
+    expect(cache).toMatchObject({ hotUrlsMaxBytes: 32 * 1024 * 1024, refreshMaxQueued: 1000 });
     expect(loadConfig({ CACHE_HOT_URLS_MAX_BYTES: '0', CACHE_NEAR_MAX_ENTRIES: '500', CACHE_REFRESH_MAX_QUEUED: '20' }).cache).toMatchObject({
       hotUrlsMaxBytes: 0,
       near: { maxEntries: 500 },

@@ -18,17 +18,17 @@ function capturedLog() {
 }
 
 describe('when the memory budget is read from the configuration', () => {
-  it('then the defaults ask for the pod limit and live heap docs/memory.md states (about 290 MiB and 84 MiB)', () => {
+  it('then the defaults ask for the pod limit and live heap docs/memory.md states (about 306 MiB and 100 MiB)', () => {
     const budget = memoryBudget(loadConfig({}).cache);
-    // 170 + 64 + 16,384 x 1.5 KiB + 16 + 1,000 x 16 KiB
-    expect(budget.podLimitBytes / MiB).toBeCloseTo(170 + 64 + 24 + 16 + 15.625, 3);
-    // 40 + 16 + 24 + 1,000 x 4 KiB
-    expect(budget.liveHeapBytes / MiB).toBeCloseTo(40 + 16 + 24 + 3.90625, 3);
+    // 170 + 64 + 16,384 x 1.5 KiB + 32 + 1,000 x 16 KiB
+    expect(budget.podLimitBytes / MiB).toBeCloseTo(170 + 64 + 24 + 32 + 15.625, 3);
+    // 40 + 32 + 24 + 1,000 x 4 KiB
+    expect(budget.liveHeapBytes / MiB).toBeCloseTo(40 + 32 + 24 + 3.90625, 3);
   });
 
   it('then each bound raises the budget by what it lets the process hold', () => {
     const base = memoryBudget(loadConfig({}).cache);
-    const bigger = memoryBudget(loadConfig({ CACHE_NEAR_MAX_BYTES: String(256 * MiB), CACHE_HOT_URLS_MAX_BYTES: String(32 * MiB) }).cache);
+    const bigger = memoryBudget(loadConfig({ CACHE_NEAR_MAX_BYTES: String(256 * MiB), CACHE_HOT_URLS_MAX_BYTES: String(48 * MiB) }).cache);
     expect(bigger.podLimitBytes - base.podLimitBytes).toBe(192 * MiB + 16 * MiB);
     expect(bigger.liveHeapBytes - base.liveHeapBytes).toBe(16 * MiB);
     const noNear = memoryBudget(loadConfig({ CACHE_NEAR_ENABLED: 'false' }).cache);
