@@ -1,4 +1,5 @@
-# Build: compile TypeScript. Run: production dependencies and the compiled code only.
+# Build: compile TypeScript. Run: production dependencies and the compiled code only: no tsx and no
+# embedded-postgres (development dependencies), so without DATABASE_URL every role exits naming it.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
