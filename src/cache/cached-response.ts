@@ -43,6 +43,12 @@ export function ownedBytes(bytes: Buffer): Buffer {
 }
 
 /** The body is copied when it is a view into a larger buffer (ownedBytes): a cached response may live long. */
+/** The response itself when its body owns its bytes, else the same response with its body copied: for whatever keeps it. */
+export function ownedResponse(response: CachedResponse): CachedResponse {
+  const body = ownedBytes(response.body);
+  return body === response.body ? response : { ...response, body };
+}
+
 export function toCachedResponse(origin: OriginResponse, tags: readonly string[], storedAt: number): CachedResponse {
   const surrogateKey = [...new Set([...tags, ...(origin.surrogateKeys ?? [])])].join(' ');
   const body = ownedBytes(origin.body);

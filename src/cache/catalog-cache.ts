@@ -6,7 +6,7 @@ import type { CacheConfig } from '../config.ts';
 import { createCacheMetrics } from './cache-metrics.ts';
 import { createPeeks } from './cache-peek.ts';
 import type { ReadParts } from './cache-peek.ts';
-import type { CacheRead } from './cached-response.ts';
+import { ownedResponse, type CacheRead } from './cached-response.ts';
 import { createFleetFill, fillWaitMs } from './fleet-fill.ts';
 import type { FleetFill } from './fleet-fill.ts';
 import { createFreshnessPolicy } from './freshness.ts';
@@ -107,11 +107,15 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
   });
   const loadAndStore = createOriginLoad({ near, shared, policy, metrics, log, now });
 
-  function refreshInBackground(key: string, tags: readonly string[], load: Loader, copy: Copy): void {
-    queue.request(key, (inSlot) => {
+  function refreshInBackground(key: string, tags: readonly string[], load: Loader, stale: Copy): void {
+    let copy = stale;
+    const queued = queue.request(key, (inSlot) => {
       const fill = (generations: number[] | null, unlock?: () => unknown) => loadAndStore(key, tags, load, generations, copy, unlock);
       return fleet ? fleet.refresh(key, tags, copy.response, inSlot, fill) : inSlot(() => fill(null));
     });
+    // A queued refresh may wait a while holding its stale copy: with bytes of its own, not a view
+    // into a Redis reply's socket chunk.
+    if (queued) copy = { ...stale, response: ownedResponse(stale.response) };
   }
 
   const parts: ReadParts = { near, shared, policy, metrics, now, nearTtlMs: settings.near.ttlMs, refreshInBackground };

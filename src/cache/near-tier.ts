@@ -1,5 +1,5 @@
 import type { CacheMetrics } from './cache-metrics.ts';
-import type { CachedResponse } from './cached-response.ts';
+import { ownedResponse, type CachedResponse } from './cached-response.ts';
 import type { FreshnessPolicy } from './freshness.ts';
 import { createNearCache } from './near-cache.ts';
 import type { NearEntry } from './near-cache.ts';
@@ -55,7 +55,8 @@ export function createNearTier(options: NearTierOptions): NearTier {
         held.checkedAt = checkedAt;
         return;
       }
-      near.set(key, response, { checkedAt, ttlMs: policy.lifetimeLeftMs(response, checkedAt) });
+      // A body read from Redis is a view into the reply's socket chunk: kept, it would pin the chunk.
+      near.set(key, ownedResponse(response), { checkedAt, ttlMs: policy.lifetimeLeftMs(response, checkedAt) });
     },
     watch(tags) {
       const flight: Flight = { tags, tainted: false };

@@ -4,7 +4,11 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { toCachedResponse } from '../../src/cache/cached-response.ts';
+import { Registry } from 'prom-client';
+import { createCacheMetrics } from '../../src/cache/cache-metrics.ts';
+import { toCachedResponse, type CachedResponse } from '../../src/cache/cached-response.ts';
+import { createNearTier } from '../../src/cache/near-tier.ts';
+import { loadConfig } from '../../src/config.ts';
 import { createFreshnessPolicy } from '../../src/cache/freshness.ts';
 import { cacheHeaders } from '../../src/api/cached-reply.ts';
 import { createNearCache, NEAR_ENTRY_UNCOUNTED_BYTES } from '../../src/cache/near-cache.ts';
@@ -40,12 +44,17 @@ describe('when a cached response is made of a body that is a view into a larger 
     expect(held?.buffer.byteLength).toBe(held?.length);
   });
 
-  it('then a body decoded from a Redis reply owns its bytes too', () => {
+  it('then a response decoded from a Redis reply is kept by the near tier with bytes of its own', () => {
     const stored = productPage(2, Buffer.from('{"id":2}'));
     const reply = encodeEntry({ response: stored, generations: [0] });
     const decoded = decodeEntry(viewOf(reply));
     expect(decoded?.response.body.toString()).toBe('{"id":2}');
-    expect(decoded?.response.body.buffer.byteLength).toBe(decoded?.response.body.length);
+    const settings = loadConfig({}).cache;
+    const tier = createNearTier({ near: settings.near, policy: createFreshnessPolicy(settings), metrics: createCacheMetrics(new Registry()), now: Date.now });
+    tier.put('product:2', decoded?.response as CachedResponse, Date.now());
+    const held = tier.get('product:2')?.response.body;
+    expect(held?.toString()).toBe('{"id":2}');
+    expect(held?.buffer.byteLength).toBe(held?.length);
   });
 });
 
