@@ -1,18 +1,7 @@
-import { Writable } from 'node:stream';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { createLogger, logError } from '../../src/observability/logger.ts';
-
-function capture() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, log: createLogger('info', stream) };
-}
+import { logError } from '../../src/observability/logger.ts';
+import { capturedLog as capture } from '../support/captured-log.ts';
 
 /** What pg hands a pool's 'error' listener when the server ends an idle connection: the client hangs off it. */
 function driverError(): Error {

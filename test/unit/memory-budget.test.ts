@@ -1,21 +1,9 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/observability/logger.ts';
 import { memoryBudget, reportMemoryBudget } from '../../src/roles/memory-budget.ts';
+import { capturedLog } from '../support/captured-log.ts';
 
 const MiB = 1024 * 1024;
-
-function capturedLog() {
-  const lines: { level: number; msg: string }[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString()) as { level: number; msg: string });
-      done();
-    },
-  });
-  return { lines, log: createLogger('info', stream) };
-}
 
 describe('when the memory budget is read from the configuration', () => {
   it('then the defaults ask for the pod limit and live heap docs/memory.md states (about 306 MiB and 100 MiB)', () => {
