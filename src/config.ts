@@ -18,6 +18,9 @@ const EnvSchema = Type.Object({
   DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ ...millis, default: 2000 }),
   DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ ...millis, default: 2000 }),
   MIGRATE_ON_START: Type.Boolean({ default: false }),
+  // How far the replica may trail the primary: a change is invalidated again this long after the
+  // first time, so a page refilled from a replica that had not caught up is not kept.
+  DATABASE_REPLICA_LAG_BOUND_MS: Type.Integer({ ...millis, default: 1000 }),
 
   EMBEDDED_POSTGRES_DIR: Type.String({ default: '.data/postgres', minLength: 1 }),
   EMBEDDED_POSTGRES_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 54329 }),
@@ -39,6 +42,25 @@ const EnvSchema = Type.Object({
   // 32 MiB holds every product page of a 20,000-product catalog (about 1.6 KiB counted a URL).
   CACHE_HOT_URLS_MAX_BYTES: Type.Integer({ minimum: 0, maximum: 16 * 1024 ** 3, default: 32 * 1024 * 1024 }),
 
+  // name:sha256-hex:scopes, comma-separated; scopes are read and write joined by '+' (README).
+  ADMIN_TOKENS: Type.Optional(Type.String()),
+  ADMIN_IDEMPOTENCY_TTL_MS: Type.Integer({ minimum: 60_000, maximum: 30 * 86_400_000, default: 86_400_000 }),
+
+  // Without brokers the api process relays the outbox to its own indexer (the embedded default).
+  KAFKA_BROKERS: Type.Optional(Type.String({ pattern: '^[^,\\s]+(,[^,\\s]+)*$' })),
+  KAFKA_CLIENT_ID: Type.String({ default: 'catalog-service', minLength: 1 }),
+  KAFKA_CHANGE_TOPIC: Type.String({ default: 'catalog.product-changes', pattern: '^[A-Za-z0-9._-]{1,249}$' }),
+  KAFKA_DEAD_LETTER_TOPIC: Type.String({ default: 'catalog.product-changes.dead-letter', pattern: '^[A-Za-z0-9._-]{1,249}$' }),
+  KAFKA_INDEXER_GROUP: Type.String({ default: 'catalog-indexer', minLength: 1 }),
+  OUTBOX_POLL_INTERVAL_MS: Type.Integer({ ...millis, default: 1000 }),
+  OUTBOX_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
+  OUTBOX_RETENTION_MS: Type.Integer({ minimum: 0, maximum: 30 * 86_400_000, default: 86_400_000 }),
+  OUTBOX_PRUNE_INTERVAL_MS: Type.Integer({ ...millis, default: 60_000 }),
+  INDEXER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 256, default: 4 }),
+  INDEXER_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
+  INDEXER_RETRY_BASE_MS: Type.Integer({ ...millis, default: 100 }),
+  INDEXER_RETRY_MAX_MS: Type.Integer({ ...millis, default: 30_000 }),
+
   SHUTDOWN_DELAY_MS: Type.Integer({ minimum: 0, maximum: 120_000, default: 0 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ ...millis, default: 10_000 }),
 });
@@ -52,6 +74,8 @@ export interface DatabaseConfig {
   statementTimeoutMs: number;
   connectTimeoutMs: number;
   migrateOnStart: boolean;
+  /** How far the replica may trail the primary (a second invalidation follows each change by this much). */
+  replicaLagBoundMs: number;
   embedded: { dir: string; port: number };
 }
 
@@ -76,12 +100,44 @@ export interface CacheConfig {
   hotUrlsMaxBytes: number;
 }
 
+export type AdminScope = 'read' | 'write';
+
+/** An admin API token as configured: its name (logged), the SHA-256 of the secret, what it may do. */
+export interface AdminToken {
+  name: string;
+  sha256: Buffer;
+  scopes: ReadonlySet<AdminScope>;
+}
+
+export interface AdminConfig {
+  /** Empty: every admin request is refused (401). */
+  tokens: AdminToken[];
+  idempotencyTtlMs: number;
+}
+
+export interface KafkaConfig {
+  brokers: string[];
+  clientId: string;
+  changeTopic: string;
+  deadLetterTopic: string;
+  indexerGroup: string;
+}
+
+export interface ChangeFeedConfig {
+  /** Absent: the api process relays the outbox to its own indexer, in process. */
+  kafka: KafkaConfig | undefined;
+  outbox: { pollIntervalMs: number; batchSize: number; retentionMs: number; pruneIntervalMs: number };
+  indexer: { concurrency: number; maxAttempts: number; retryBaseMs: number; retryMaxMs: number };
+}
+
 export interface Config {
   host: string;
   port: number;
   logLevel: string;
   database: DatabaseConfig;
   cache: CacheConfig;
+  admin: AdminConfig;
+  changeFeed: ChangeFeedConfig;
   shutdown: { delayMs: number; timeoutMs: number };
 }
 
@@ -122,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
       connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
       migrateOnStart: e.MIGRATE_ON_START,
+      replicaLagBoundMs: e.DATABASE_REPLICA_LAG_BOUND_MS,
       embedded: { dir: e.EMBEDDED_POSTGRES_DIR, port: e.EMBEDDED_POSTGRES_PORT },
     },
     cache: {
@@ -138,6 +195,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       refreshMaxQueued: e.CACHE_REFRESH_MAX_QUEUED,
       hotUrlsMaxBytes: e.CACHE_HOT_URLS_MAX_BYTES,
     },
+    admin: { tokens: parseAdminTokens(e.ADMIN_TOKENS), idempotencyTtlMs: e.ADMIN_IDEMPOTENCY_TTL_MS },
+    changeFeed: {
+      kafka: e.KAFKA_BROKERS
+        ? {
+            brokers: e.KAFKA_BROKERS.split(','),
+            clientId: e.KAFKA_CLIENT_ID,
+            changeTopic: e.KAFKA_CHANGE_TOPIC,
+            deadLetterTopic: e.KAFKA_DEAD_LETTER_TOPIC,
+            indexerGroup: e.KAFKA_INDEXER_GROUP,
+          }
+        : undefined,
+      outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS, batchSize: e.OUTBOX_BATCH_SIZE, retentionMs: e.OUTBOX_RETENTION_MS, pruneIntervalMs: e.OUTBOX_PRUNE_INTERVAL_MS },
+      indexer: { concurrency: e.INDEXER_CONCURRENCY, maxAttempts: e.INDEXER_MAX_ATTEMPTS, retryBaseMs: e.INDEXER_RETRY_BASE_MS, retryMaxMs: e.INDEXER_RETRY_MAX_MS },
+    },
     shutdown: { delayMs: e.SHUTDOWN_DELAY_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
   };
+}
+
+const ADMIN_TOKEN = /^([A-Za-z0-9_.-]{1,64}):([0-9a-f]{64}):((?:read|write)(?:\+(?:read|write))?)$/;
+
+/** ADMIN_TOKENS: `name:sha256-hex:scopes,...`. Only hashes are configured: a leaked config grants nothing. */
+function parseAdminTokens(value: string | undefined): AdminToken[] {
+  if (!value) return [];
+  const tokens = value.split(',').map((entry, index) => {
+    const match = ADMIN_TOKEN.exec(entry.trim());
+    if (!match) {
+      throw new ConfigError(`invalid configuration:\n  ADMIN_TOKENS entry ${index + 1}: expected name:sha256-hex:scopes (64 lowercase hex digits; scopes read, write or read+write)`);
+    }
+    const [, name, hash, scopes] = match as unknown as [string, string, string, string];
+    return { name, sha256: Buffer.from(hash, 'hex'), scopes: new Set(scopes.split('+') as AdminScope[]) };
+  });
+  const names = tokens.map((token) => token.name);
+  const repeated = names.find((name, index) => names.indexOf(name) !== index);
+  if (repeated) throw new ConfigError(`invalid configuration:\n  ADMIN_TOKENS names the token "${repeated}" twice`);
+  return tokens;
 }

@@ -5,6 +5,7 @@
 import type { CategoryTree } from './category-tree.ts';
 import type { ListingPage, ListingQuery } from './listing.ts';
 import type { ProductPage, RelatedProducts } from './product-page.ts';
+import type { ProductPlacement } from './product-change.ts';
 
 /** Every listing without a category or brand filter: any listed product may appear in it. */
 export const ALL_LISTINGS = 'listings';
@@ -68,15 +69,7 @@ export function categoryTreeEntry(): CacheEntry<CategoryTree> {
 }
 
 /** What a product change touches, before and after the change (a product may move category or brand). */
-export interface ProductPlacement {
-  id: number;
-  slug: string;
-  /** The product's category and all its ancestors. */
-  categories: { id: number; slug: string }[];
-  brand: { id: number; slug: string } | null;
-  /** Whether shoppers could see it (active and priced). */
-  listed: boolean;
-}
+export type { ProductPlacement };
 
 /**
  * The tags a product change invalidates: its page and related list (by id and slug), every listing it

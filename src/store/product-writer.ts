@@ -1,8 +1,14 @@
 // Writes product drafts: categories, brands, products and variants, upserted by their natural keys.
-// A row that did not change is not touched (its version stays), so a second import changes nothing.
+// A row that did not change is not touched (its version stays), so a second import changes nothing
+// and publishes nothing. Each changed product commits its change event with its batch
+// (store/product-changes.ts), the same write path the admin API takes.
 import type pg from 'pg';
 import { slugify } from '../catalog/slug.ts';
 import type { ProductDraft } from '../catalog/product-draft.ts';
+import { recordProductChanges, snapshotProducts } from './product-changes.ts';
+
+/** The actor import change events name. */
+export const IMPORT_ACTOR = 'import';
 
 const BATCH_SIZE = 1000;
 // Any fixed number: two imports at once take turns instead of interleaving.
@@ -133,6 +139,7 @@ async function upsertBatch(
   brandIds: Map<string, number>,
   result: ProductWriteResult,
 ): Promise<void> {
+  const before = await snapshotProducts(client, { externalIds: batch.map((d) => d.externalId) }, { lock: true });
   const written = await client.query<{ inserted: boolean }>(
     `INSERT INTO products (external_id, slug, name, description, brand_id, category_id, attributes, images, rating, status, created_at)
      SELECT external_id, slug, name, description, brand_id, category_id, attributes, images, rating, status, coalesce(created_at, now())
@@ -169,7 +176,15 @@ async function upsertBatch(
   ]);
   const productIds = new Map(ids.rows.map((row) => [row.external_id, row.id]));
   const variants = batch.flatMap((draft) => draft.variants.map((variant, position) => ({ ...variant, position, productId: productIds.get(draft.externalId) })));
-  if (variants.length === 0) return;
+  if (variants.length > 0) await upsertVariants(client, variants, result);
+  await recordProductChanges(client, before, [...productIds.values()], IMPORT_ACTOR);
+}
+
+async function upsertVariants(
+  client: pg.PoolClient,
+  variants: (ProductDraft['variants'][number] & { position: number; productId: number | undefined })[],
+  result: ProductWriteResult,
+): Promise<void> {
   const writtenVariants = await client.query<{ inserted: boolean }>(
     `INSERT INTO variants (product_id, sku, options, price_minor, compare_at_minor, currency, stock, position)
      SELECT * FROM unnest($1::bigint[], $2::text[], $3::jsonb[], $4::bigint[], $5::bigint[], $6::text[], $7::int[], $8::int[])

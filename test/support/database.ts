@@ -31,6 +31,24 @@ export async function recreateDatabase(name: string): Promise<string> {
   return testDatabaseUrl(name);
 }
 
+/** The bundled catalogue as imported, never connected to: what cloneCatalogDatabase copies. */
+export const CATALOG_TEMPLATE = 'catalog_template';
+
+export async function copyDatabase(from: string, to: string): Promise<void> {
+  await dropDatabase(to);
+  await adminQuery(`CREATE DATABASE ${to} TEMPLATE ${from}`);
+}
+
+/**
+ * A database of the test's own holding the bundled catalogue, for tests that change products: the
+ * shared catalog_test stays as imported for every other file. Drop it with dropDatabase(name).
+ */
+export async function cloneCatalogDatabase(base: string): Promise<{ name: string; url: string }> {
+  const name = testDatabaseName(base);
+  await copyDatabase(testDatabaseName(CATALOG_TEMPLATE), name);
+  return { name, url: testDatabaseUrl(name) };
+}
+
 export async function dropDatabase(name: string): Promise<void> {
   await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
 }

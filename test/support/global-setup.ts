@@ -3,7 +3,7 @@
 import { importProducts, bundledFeedFiles } from '../../src/roles/import.ts';
 import { createDatabase } from '../../src/store/database.ts';
 import { migrate } from '../../src/store/migrator.ts';
-import { dropDatabase, recreateDatabase, silentLog, testDatabaseConfig, testDatabaseName } from './database.ts';
+import { CATALOG_TEMPLATE, copyDatabase, dropDatabase, recreateDatabase, silentLog, testDatabaseConfig, testDatabaseName } from './database.ts';
 
 export async function setup(): Promise<void> {
   // Inherited by the test workers: every database of this run carries the id.
@@ -15,10 +15,14 @@ export async function setup(): Promise<void> {
   } finally {
     await database.close();
   }
+  // Tests that write get a copy of this one (cloneCatalogDatabase): nobody connects to it, so
+  // PostgreSQL can copy it at any time.
+  await copyDatabase(testDatabaseName('catalog_test'), testDatabaseName(CATALOG_TEMPLATE));
 }
 
 export async function teardown(): Promise<void> {
   await dropDatabase(testDatabaseName('catalog_test'));
   await dropDatabase(testDatabaseName('catalog_test_import'));
+  await dropDatabase(testDatabaseName(CATALOG_TEMPLATE));
 }
 
