@@ -1,7 +1,13 @@
-// npm run openapi: rewrites openapi.yaml from the route schemas.
+// npm run openapi: rewrites openapi.yaml from the route schemas, and asyncapi.yaml from the change event's.
 import { writeFile } from 'node:fs/promises';
 import { renderOpenApiDocument } from '../src/api/openapi-document.ts';
+import { renderAsyncApiDocument } from '../src/events/asyncapi-document.ts';
 
-const target = new URL('../openapi.yaml', import.meta.url);
-await writeFile(target, await renderOpenApiDocument());
-console.log(`wrote ${target.pathname}`);
+for (const [file, render] of [
+  ['openapi.yaml', renderOpenApiDocument],
+  ['asyncapi.yaml', renderAsyncApiDocument],
+] as const) {
+  const target = new URL(`../${file}`, import.meta.url);
+  await writeFile(target, await render());
+  console.log(`wrote ${target.pathname}`);
+}

@@ -18,7 +18,7 @@ export const ProductPlacement = Type.Object(
     brand: Type.Union([EntityPlacement, Type.Null()]),
     listed: Type.Boolean({ description: 'Whether shoppers can see it (active and priced)' }),
   },
-  { $id: 'ProductPlacement' },
+  { description: 'Where the product sits: what names the listings and pages a change touches' },
 );
 export type ProductPlacement = Static<typeof ProductPlacement>;
 
@@ -57,15 +57,17 @@ export const ProductChangeBody = Type.Object({
 });
 export type ProductChangeBody = Static<typeof ProductChangeBody>;
 
-export const ProductChangeEvent = Type.Intersect(
-  [
-    ProductChangeBody,
-    Type.Object({
-      eventId: Type.String({ pattern: '^[0-9]+$', description: "The outbox row's id: a consumer may de-duplicate by it" }),
-      committedAt: Type.String({ format: 'date-time', description: 'When the write committed (to within its transaction)' }),
-    }),
-  ],
-  { $id: 'ProductChangeEvent', title: 'Product changed', description: 'Published to the change topic, keyed by productId, in order per product, at least once.' },
+export const ProductChangeEvent = Type.Object(
+  {
+    eventId: Type.String({ pattern: '^[0-9]+$', description: "The outbox row's id: a consumer may de-duplicate by it" }),
+    ...ProductChangeBody.properties,
+    committedAt: Type.String({ format: 'date-time', description: 'When the write committed (to within its transaction)' }),
+  },
+  {
+    $id: 'ProductChangeEvent',
+    title: 'Product changed',
+    description: 'Published to the change topic, keyed by productId, in order per product, at least once. Unknown fields may be added within a schema version: ignore them.',
+  },
 );
 export type ProductChangeEvent = Static<typeof ProductChangeEvent>;
 

@@ -5,6 +5,7 @@ import { bundledFeedFiles, importProducts } from '../../src/roles/import.ts';
 import { createDatabase, type Database } from '../../src/store/database.ts';
 import { migrate } from '../../src/store/migrator.ts';
 import { recreateDatabase, silentLog, testDatabaseConfig, testDatabaseName } from '../support/database.ts';
+import { changeEventValidator, committedChanges } from '../support/change-events.ts';
 
 const malformedFile = fileURLToPath(new URL('../fixtures/malformed-products.csv', import.meta.url));
 
@@ -40,6 +41,17 @@ describe('when the bundled products are imported', () => {
     expect(await snapshot()).toBe(before);
   });
 
+  it('then each new product committed one "created" change event, valid against asyncapi.yaml, and the second run none', async () => {
+    const events = await committedChanges(database.primary);
+    expect(events).toHaveLength(20000);
+    expect(new Set(events.map((event) => event.productId)).size).toBe(20000);
+    const valid = await changeEventValidator();
+    for (const event of events) expect(valid(event) ? [] : valid.errors).toEqual([]);
+    expect(events.every((event) => event.kind === 'created' && event.before === null && event.actor === 'import')).toBe(true);
+    const drafts = events.filter((event) => !event.after.listed);
+    expect(drafts).toHaveLength(78);
+  });
+
   it('then the category tree, brands, prices and ratings come from the feed', async () => {
     const { rows } = await database.primary.query<{ name: string; brand: string; price_min: number; compare: number; rating: string; category: string }>(
       `SELECT p.name, b.name AS brand, p.price_min, v.compare_at_minor AS compare, p.rating,
@@ -65,6 +77,10 @@ describe('when the bundled products are imported', () => {
     const after = await database.primary.query<{ name: string; version: number }>(`SELECT name, version FROM products WHERE id = $1`, [rows[0]?.id]);
     expect(after.rows[0]?.name).toBe("Alisha Solid Women's Cycling Shorts");
     expect(after.rows[0]?.version).toBe((rows[0]?.version ?? 0) + 2);
+    const [event, ...others] = (await committedChanges(database.primary)).filter((change) => change.productId === rows[0]?.id && change.kind === 'updated');
+    expect(others).toEqual([]);
+    // The outbox row holds the version the write committed, and the placement on both sides.
+    expect(event).toMatchObject({ version: after.rows[0]?.version, changed: ['name'], before: { id: rows[0]?.id, listed: true }, after: { id: rows[0]?.id, listed: true } });
   });
 });
 
