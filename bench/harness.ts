@@ -1,6 +1,7 @@
 // What every benchmark here shares: a real server process pinned to one core, autocannon pinned to
 // the other, URL mixes, and a table of req/s and latency percentiles.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { freePort } from '../test/support/free-port.ts';
@@ -145,8 +146,9 @@ async function fireWrk(url: string, paths: readonly string[], distribution: stri
   await writeFile(list, paths.join('\n') + '\n');
   const script = fileURLToPath(new URL('./wrk-paths.lua', import.meta.url));
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', script, url, '--', list, distribution];
-  // Pinned to core 1: the server has core 0.
-  const output = hasTaskset ? execFileSync('taskset', ['-c', '1', 'wrk', ...args]).toString() : execFileSync('wrk', args).toString();
+  // Pinned to core 1: the server has core 0. Asynchronous, so a benchmark can measure something else while the load runs.
+  const run = promisify(execFile);
+  const { stdout: output } = hasTaskset ? await run('taskset', ['-c', '1', 'wrk', ...args]) : await run('wrk', args);
   await rm(dir, { recursive: true, force: true });
   const line = output.split('\n').find((text) => text.startsWith('{"requests"'));
   if (!line) throw new Error(`wrk printed no summary:\n${output}`);
