@@ -33,6 +33,12 @@ export interface ChangeInvalidation extends TagInvalidator {
    * (rejects when it failed: retry, never skip); the second is this object's to do, retried until done.
    */
   invalidate(tags: readonly string[]): Promise<void>;
+  /**
+   * The same, resolving after the first bump with `second`: true once the second bump is done (at
+   * once without a replica), false if close() gave it up. A consumer that commits an event's offset
+   * only after `second` makes the pair durable: a crash between the bumps replays the event.
+   */
+  invalidateChange(tags: readonly string[]): Promise<{ second: Promise<boolean> }>;
   /** Changes whose second bump is still to come. */
   readonly pending: number;
   /** Resolves once every second bump asked for so far is done. */
@@ -56,6 +62,8 @@ interface SecondBump {
   dueAt: number;
   /** When to try it (dueAt, or later after a failure). */
   tryAt: number;
+  /** Settles the caller's `second`. */
+  done(bumped: boolean): void;
 }
 
 const afterDelay = (run: () => void, ms: number): (() => void) => {
@@ -104,6 +112,7 @@ export function createChangeInvalidation(invalidator: TagInvalidator, options: C
     flight = invalidator.invalidate(tags).then(
       () => {
         retryMs = FIRST_RETRY_MS;
+        for (const bump of inFlight) bump.done(true);
       },
       (error: unknown) => {
         log.warn({ err: error, tags: tags.length, retryMs }, 'second invalidation after the replica lag bound failed; retrying');
@@ -125,25 +134,33 @@ export function createChangeInvalidation(invalidator: TagInvalidator, options: C
     for (const resolve of resolved) resolve();
   }
 
+  async function invalidateChange(tags: readonly string[]): Promise<{ second: Promise<boolean> }> {
+    if (closed) throw new Error('change invalidation is closed: its second bumps could no longer be done');
+    await invalidator.invalidate(tags);
+    if (!options.replica || tags.length === 0) return { second: Promise.resolve(true) };
+    if (closed) {
+      log.warn({ tags: tags.length }, 'a change was invalidated once while closing; its second bump is not done');
+      return { second: Promise.resolve(false) };
+    }
+    // Timed from the first bump's end, which follows the commit: the replica has the change by then
+    // unless it trails by more than the bound.
+    const dueAt = now() + lagBoundMs;
+    let done: (bumped: boolean) => void = () => undefined;
+    const second = new Promise<boolean>((resolve) => (done = resolve));
+    waiting.push({ tags: [...tags], dueAt, tryAt: dueAt, done });
+    arm();
+    return { second };
+  }
+
   function settled(): Promise<void> {
     return pending() === 0 ? Promise.resolve() : new Promise((resolve) => settle.push(resolve));
   }
 
   return {
     async invalidate(tags) {
-      if (closed) throw new Error('change invalidation is closed: its second bumps could no longer be done');
-      await invalidator.invalidate(tags);
-      if (!options.replica || tags.length === 0) return;
-      if (closed) {
-        log.warn({ tags: tags.length }, 'a change was invalidated once while closing; its second bump is not done');
-        return;
-      }
-      // Timed from the first bump's end, which follows the commit: the replica has the change by then
-      // unless it trails by more than the bound.
-      const dueAt = now() + lagBoundMs;
-      waiting.push({ tags: [...tags], dueAt, tryAt: dueAt });
-      arm();
+      await invalidateChange(tags);
     },
+    invalidateChange,
     get pending() {
       return pending();
     },
@@ -159,6 +176,7 @@ export function createChangeInvalidation(invalidator: TagInvalidator, options: C
         if (flight) await flight;
         else if (now() >= giveUpAt) {
           log.error({ changes: waiting.length }, 'second invalidations not done at shutdown: a page refilled from the lagging replica may keep old data for its fresh span');
+          for (const bump of waiting) bump.done(false);
           waiting = [];
         } else {
           let timer: NodeJS.Timeout | undefined;

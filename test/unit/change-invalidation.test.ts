@@ -60,6 +60,7 @@ describe('when the pods read the primary (no replica)', () => {
     await time.advance(10 * LAG_BOUND_MS);
     expect(invalidator.bumps).toEqual([['product:1', 'listings']]);
     expect(invalidation.pending).toBe(0);
+    expect(await (await invalidation.invalidateChange(['product:2'])).second).toBe(true);
   });
 });
 
@@ -68,12 +69,16 @@ describe('when the pods read a replica that may trail the primary', () => {
     const invalidator = recorder();
     const time = clock();
     const invalidation = changes(invalidator, time);
-    await invalidation.invalidate(['product:1', 'listings']);
+    const { second } = await invalidation.invalidateChange(['product:1', 'listings']);
+    let secondDone: boolean | undefined;
+    void second.then((done) => (secondDone = done));
     expect(invalidator.bumps).toEqual([['product:1', 'listings']]);
     expect(invalidation.pending).toBe(1);
     await time.advance(LAG_BOUND_MS - 1);
     expect(invalidator.bumps).toHaveLength(1);
+    expect(secondDone).toBeUndefined();
     await time.advance(1 + SECOND_BUMP_GATHER_MS);
+    expect(secondDone).toBe(true);
     expect(invalidator.bumps).toEqual([
       ['product:1', 'listings'],
       ['product:1', 'listings'],
@@ -144,9 +149,10 @@ describe('when the process closes with second bumps pending', () => {
     const invalidator = recorder();
     const captured = capturedLog();
     const invalidation = createChangeInvalidation(invalidator, { lagBoundMs: 20, replica: true, log: captured.log, closeRetryMs: 300 });
-    await invalidation.invalidate(['product:1']);
+    const { second } = await invalidation.invalidateChange(['product:1']);
     invalidator.failures = Infinity;
     await invalidation.close();
+    expect(await second).toBe(false);
     expect(invalidator.bumps).toEqual([['product:1']]);
     expect(invalidation.pending).toBe(0);
     expect(captured.lines.some((line) => line.level === 50 && /not done at shutdown/.test(String(line.msg)))).toBe(true);
