@@ -16,14 +16,22 @@ export type HttpCachePolicy = Pick<FreshnessPolicy, 'maxAgeSeconds' | 'staleWhil
  * A loader for the cache: runs `produce`, serializes its result with the route's response schema,
  * and turns a not-found into a cacheable 404 (so unknown ids stop reaching PostgreSQL). It keeps the
  * route's serializer, not the reply, so the hot path can run it for later requests of the same URL.
+ * `keep`, when given, decides whether the result may be cached (OriginResponse.keep).
  */
-export function originOf<T extends Record<string, unknown>>(reply: FastifyReply, produce: () => Promise<T>, surrogateKeys: (value: T) => string[]): () => Promise<OriginResponse> {
+export function originOf<T extends Record<string, unknown>>(
+  reply: FastifyReply,
+  produce: () => Promise<T>,
+  surrogateKeys: (value: T) => string[],
+  keep?: (value: T) => boolean,
+): () => Promise<OriginResponse> {
   const serialize = reply.getSerializationFunction('200');
   if (!serialize) throw new Error(`route ${reply.request.routeOptions.url ?? ''} has no 200 response schema`);
   return async () => {
     try {
       const value = await produce();
-      return { status: 200, body: Buffer.from(serialize(value)), surrogateKeys: surrogateKeys(value) };
+      const response: OriginResponse = { status: 200, body: Buffer.from(serialize(value)), surrogateKeys: surrogateKeys(value) };
+      if (keep && !keep(value)) response.keep = false;
+      return response;
     } catch (error) {
       if (error instanceof CatalogError && error.status === 404) {
         return { status: 404, body: Buffer.from(JSON.stringify({ code: error.code, detail: error.message })) };

@@ -62,7 +62,10 @@ function lruTable(maxBytes: number): HotUrls {
   return {
     get: (url) => urls.get(url),
     remember(url, hot) {
-      if (urls.get(url)?.key !== hot.key) urls.set(url, hot);
+      // A URL's tags can change with what it shows (a related list's scope when its product moved):
+      // kept with the old ones, its hot answers would be judged against the wrong generations.
+      const known = urls.get(url);
+      if (known?.key !== hot.key || !sameTags(known.tags, hot.tags)) urls.set(url, hot);
     },
     get bytes() {
       return urls.calculatedSize;
@@ -71,4 +74,8 @@ function lruTable(maxBytes: number): HotUrls {
       return urls.size;
     },
   };
+}
+
+function sameTags(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((tag, i) => tag === b[i]);
 }

@@ -14,6 +14,7 @@ export async function renderOpenApiDocument(): Promise<string> {
     listProducts: unused,
     findProductPage: unused,
     findRelated: unused,
+    findRelatedScope: unused,
     listCategories: unused,
   };
   // Without Redis and never read: the schema version names no key.

@@ -11,6 +11,8 @@ export interface CacheMetrics {
   lockWaitTimeouts: Counter<string>;
   /** result: ok | not_found | error. */
   loads: Counter<'result'>;
+  /** Loads answered but kept in no tier (OriginResponse.keep false). */
+  loadsNotKept: Counter<string>;
   /** reason: revalidating | origin_error. */
   staleServed: Counter<'reason'>;
   /** A fill the compare-and-set refused because a newer entry was already stored. */
@@ -38,6 +40,7 @@ export function createCacheMetrics(registry: Registry): CacheMetrics {
     lockAcquisitions: counter(registry, 'catalog_cache_lock_acquisitions_total', 'Fill lock attempts by result', ['result']),
     lockWaitTimeouts: counter(registry, 'catalog_cache_lock_wait_timeouts_total', 'Waits for another pod\'s fill that gave up and loaded', []),
     loads: counter(registry, 'catalog_cache_loads_total', 'Origin loader calls by result', ['result']),
+    loadsNotKept: counter(registry, 'catalog_cache_loads_not_kept_total', 'Loads answered but not cached: built on something other than their tags name', []),
     staleServed: counter(registry, 'catalog_cache_stale_served_total', 'Stale responses served, by reason', ['reason']),
     fillConflicts: counter(registry, 'catalog_cache_fill_conflicts_total', 'Fills refused because a newer entry was stored', []),
     redisErrors: counter(registry, 'catalog_cache_redis_errors_total', 'Redis calls that failed or were short-circuited', ['operation']),

@@ -6,6 +6,12 @@ export interface OriginResponse {
   body: Buffer;
   /** Keys a CDN may purge this response by, known only once it is loaded (e.g. the products a listing shows). */
   surrogateKeys?: readonly string[];
+  /**
+   * False: answer the caller, but keep the response in no tier. For a load that found it was built
+   * on something other than what its tags say (a related list whose product moved meanwhile): kept,
+   * it would not be invalidated by the changes that alter it.
+   */
+  keep?: boolean;
 }
 
 export interface CachedResponse extends OriginResponse {

@@ -62,6 +62,10 @@ export function createOriginLoad(options: OriginLoadOptions): LoadAndStore {
     // storedAt is when the load started: the data is at least that old, and a fill that started
     // earlier (older data) compares as older in the compare-and-set.
     const response = toCachedResponse(origin, tags, startedAt);
+    if (origin.keep === false) {
+      metrics.loadsNotKept.inc();
+      return { response, tier: 'origin', stale: false };
+    }
     // The CAS makes the write safe even without the lock (an older fill cannot win).
     if (generations && shared?.usable()) {
       const ttl = policy.lifetimeLeftMs(response, now());

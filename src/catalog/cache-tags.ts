@@ -4,7 +4,7 @@
 // loaded; a change therefore names both forms.
 import type { CategoryTree } from './category-tree.ts';
 import type { ListingPage, ListingQuery } from './listing.ts';
-import type { ProductPage, RelatedProducts } from './product-page.ts';
+import type { ProductPage, RelatedProducts, RelatedScope } from './product-page.ts';
 import type { ProductPlacement } from './product-change.ts';
 
 /** Every listing without a category or brand filter: any listed product may appear in it. */
@@ -14,6 +14,10 @@ export const CATEGORY_TREE = 'categories';
 export const productTag = (ref: string | number) => `product:${ref}`;
 export const categoryTag = (ref: string | number) => `category:${ref}`;
 export const brandTag = (ref: string | number) => `brand:${ref}`;
+/** Related lists drawing from this category's subtree (RelatedScope.category), by category id. */
+export const relatedCategoryTag = (id: number) => `related-category:${id}`;
+/** Related lists drawing from this brand (RelatedScope.brand), by brand id. */
+export const relatedBrandTag = (id: number) => `related-brand:${id}`;
 
 export function listingTags(query: Pick<ListingQuery, 'category' | 'brand'>): string[] {
   const tags: string[] = [];
@@ -52,16 +56,27 @@ export function productPageEntry(ref: string): CacheEntry<ProductPage> {
 }
 
 /**
- * The products shown beside one. Invalidated by a change to that product (its category or brand
- * picks them); a change to a product it shows reaches it only through the price bound (max stale),
- * since which products it shows is known only once loaded. A CDN can purge it by them.
+ * The products shown beside one. Which products it will show is known only once loaded, but not
+ * where they come from: its scope (the product's parent category subtree and its brand), resolved
+ * before the load (relatedScopeEntry). A change to a product the list shows, or could show after
+ * the change, names the scope's tags; a change to the product itself names its product tag, which
+ * also covers a move of the product to another scope. The loader keeps its answer only if the scope
+ * it read with the list is this one (routes/products.ts), so an entry never carries the tags of a
+ * scope other than the one its list was drawn from. A CDN can purge it by the products it shows too.
  */
-export function relatedEntry(ref: string, limit: number): CacheEntry<RelatedProducts> {
+export function relatedEntry(ref: string, limit: number, scope: RelatedScope): CacheEntry<RelatedProducts> {
+  const tags = [productTag(ref), relatedCategoryTag(scope.category)];
+  if (scope.brand !== null) tags.push(relatedBrandTag(scope.brand));
   return {
     key: `related:${ref}:${limit}`,
-    tags: [productTag(ref)],
+    tags,
     surrogateKeys: (related) => related.items.map((item) => productTag(item.id)),
   };
+}
+
+/** Where a product's related list draws from, cached like a page and invalidated with the product. */
+export function relatedScopeEntry(ref: string): CacheEntry<RelatedScope> {
+  return { key: `related-scope:${ref}`, tags: [productTag(ref)], surrogateKeys: () => [] };
 }
 
 export function categoryTreeEntry(): CacheEntry<CategoryTree> {
@@ -73,7 +88,9 @@ export type { ProductPlacement };
 
 /**
  * The tags a product change invalidates: its page and related list (by id and slug), every listing it
- * appears or appeared in, and the category tree's counts when it entered or left a category.
+ * appears or appeared in, every related list that can show it (those drawing from any of its
+ * categories or its brand), and the category tree's counts when it entered or left a category.
+ * Another product's page is never named.
  */
 export function productChangeTags(before: ProductPlacement | null, after: ProductPlacement | null): string[] {
   const tags = new Set<string>();
@@ -82,8 +99,10 @@ export function productChangeTags(before: ProductPlacement | null, after: Produc
     tags.add(productTag(placement.id)).add(productTag(placement.slug));
     if (!(before?.listed || after?.listed)) continue;
     tags.add(ALL_LISTINGS);
-    for (const category of placement.categories) tags.add(categoryTag(category.id)).add(categoryTag(category.slug));
-    if (placement.brand) tags.add(brandTag(placement.brand.id)).add(brandTag(placement.brand.slug));
+    for (const category of placement.categories) {
+      tags.add(categoryTag(category.id)).add(categoryTag(category.slug)).add(relatedCategoryTag(category.id));
+    }
+    if (placement.brand) tags.add(brandTag(placement.brand.id)).add(brandTag(placement.brand.slug)).add(relatedBrandTag(placement.brand.id));
   }
   const sameCategory = before && after && before.categories.at(-1)?.id === after.categories.at(-1)?.id;
   if (before?.listed !== after?.listed || !sameCategory) tags.add(CATEGORY_TREE);

@@ -52,9 +52,28 @@ export const MAX_RELATED_LIMIT = 50;
 /** A product is addressed by its numeric id or its slug. */
 export type ProductRef = { id: number } | { slug: string };
 
+/**
+ * Where a product's related list draws from: listed products under `category` (its category's
+ * parent, or its own category at the root) or of `brand`. A related list can show a product only if
+ * that product sits under the category or carries the brand, so these name, before a list is
+ * loaded, every change that can alter it (cache-tags.ts relatedEntry).
+ */
+export interface RelatedScope {
+  category: number;
+  brand: number | null;
+}
+
+/** A related list and the scope it was drawn from, read together (one statement). Its response serializes `items` only. */
+export type RelatedList = {
+  scope: RelatedScope;
+  items: ProductSummary[];
+};
+
 export interface ProductPageSource {
   findProductPage(ref: ProductRef): Promise<ProductPage | undefined>;
-  findRelated(ref: ProductRef, limit: number): Promise<ProductSummary[] | undefined>;
+  findRelated(ref: ProductRef, limit: number): Promise<RelatedList | undefined>;
+  /** The scope alone, without the list: what names a related list's tags before it is loaded. */
+  findRelatedScope(ref: ProductRef): Promise<RelatedScope | undefined>;
 }
 
 export function parseProductRef(idOrSlug: string): ProductRef {
@@ -67,8 +86,18 @@ export async function getProductPage(source: ProductPageSource, idOrSlug: string
   return page;
 }
 
-export async function getRelatedProducts(source: ProductPageSource, idOrSlug: string, limit: number): Promise<ProductSummary[]> {
+export async function getRelatedProducts(source: ProductPageSource, idOrSlug: string, limit: number): Promise<RelatedList> {
   const related = await source.findRelated(parseProductRef(idOrSlug), limit);
   if (!related) throw new CatalogError('product-not-found', `no product ${idOrSlug}`);
   return related;
+}
+
+export async function getRelatedScope(source: ProductPageSource, idOrSlug: string): Promise<RelatedScope> {
+  const scope = await source.findRelatedScope(parseProductRef(idOrSlug));
+  if (!scope) throw new CatalogError('product-not-found', `no product ${idOrSlug}`);
+  return scope;
+}
+
+export function sameRelatedScope(a: RelatedScope, b: RelatedScope): boolean {
+  return a.category === b.category && a.brand === b.brand;
 }

@@ -6,9 +6,10 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createCatalogCache, type CatalogCache } from '../cache/catalog-cache.ts';
+import { createChangeInvalidation, type ChangeInvalidation, type TagInvalidator } from '../cache/change-invalidation.ts';
 import { createInvalidator, type Invalidator } from '../cache/invalidator.ts';
 import { createRedisClient, waitForRedisReady } from '../cache/redis-client.ts';
-import { ConfigError, type CacheConfig, type Config } from '../config.ts';
+import { ConfigError, type CacheConfig, type Config, type DatabaseConfig } from '../config.ts';
 import { createDatabase, type Database } from '../store/database.ts';
 import type { EmbeddedDatabase } from '../store/embedded-postgres.ts';
 import { migrate } from '../store/migrator.ts';
@@ -83,4 +84,14 @@ export function buildCatalogCache(settings: CacheConfig, deps: { redis: Redis | 
  */
 export function buildInvalidator(settings: CacheConfig, redis: Redis): Invalidator {
   return createInvalidator({ redis, settings });
+}
+
+/**
+ * What a change is invalidated with: `invalidator` (buildInvalidator's, or the api's own cache in
+ * process) at once and, when the pods read a replica, again past its lag bound, so a page refilled
+ * from a replica that had not caught up is not kept (src/cache/change-invalidation.ts). Close it after
+ * the consumer and before Redis: it does the second bumps still pending.
+ */
+export function buildChangeInvalidation(settings: DatabaseConfig, invalidator: TagInvalidator, log: Logger): ChangeInvalidation {
+  return createChangeInvalidation(invalidator, { lagBoundMs: settings.replicaLagBoundMs, replica: settings.replicaUrl !== undefined, log });
 }

@@ -6,7 +6,7 @@ import type { Queryable } from './postgres-guard.ts';
 import { CatalogError } from '../catalog/catalog-error.ts';
 import type { CategoryRow } from '../catalog/category-tree.ts';
 import type { ListingPosition, ListingQuery, ListingSort, ListingSource, ProductSummary, ResolvedListingFilters } from '../catalog/listing.ts';
-import type { ProductPage, ProductPageSource, ProductRef } from '../catalog/product-page.ts';
+import type { ProductPage, ProductPageSource, ProductRef, RelatedList, RelatedScope } from '../catalog/product-page.ts';
 
 /** Only these products are visible to shoppers; the partial listing indexes carry the same predicate. */
 export const LISTED = `p.status = 'active' AND p.price_min IS NOT NULL`;
@@ -68,6 +68,13 @@ export function createProductRepository({ pool }: { pool: Queryable }): ProductR
     );
   const pagesById = pageLoader<number>('id', 'bigint');
   const pagesBySlug = pageLoader<string>('slug', 'text');
+  const findRelatedScope = async (ref: ProductRef): Promise<RelatedScope | undefined> => {
+    const { rows } = await pool.query<RelatedScopeRow>(
+      `SELECT ${SCOPE_CATEGORY} AS scope_category, p.brand_id AS scope_brand FROM products p WHERE ${productCondition(ref)} AND p.status = 'active'`,
+      ['id' in ref ? ref.id : ref.slug],
+    );
+    return rows[0] && toScope(rows[0]);
+  };
   return {
     async resolveFilters(query: ListingQuery): Promise<ResolvedListingFilters> {
       const filters: ResolvedListingFilters = { minPrice: query.minPrice, maxPrice: query.maxPrice, inStock: query.inStock };
@@ -121,15 +128,17 @@ export function createProductRepository({ pool }: { pool: Queryable }): ProductR
       return 'id' in ref ? pagesById.load(ref.id) : pagesBySlug.load(ref.slug);
     },
 
-    async findRelated(ref: ProductRef, limit: number): Promise<ProductSummary[] | undefined> {
+    async findRelated(ref: ProductRef, limit: number): Promise<RelatedList | undefined> {
       // Candidates share the brand or the parent category; those sharing both come first, then
-      // the same category, then the same brand, each nearest in price.
-      const { rows } = await pool.query<SummaryRow & { found: boolean }>(
+      // the same category, then the same brand, each nearest in price. Each row also carries the
+      // scope the list was drawn from, read in the same statement as the list itself.
+      const { rows } = await pool.query<SummaryRow & RelatedScopeRow>(
         `WITH this AS (
            SELECT id, brand_id, category_id, category_path, price_min,
-                  CASE WHEN nlevel(category_path) > 1 THEN subpath(category_path, 0, nlevel(category_path) - 1) ELSE category_path END AS parent_path
+                  CASE WHEN nlevel(category_path) > 1 THEN subpath(category_path, 0, nlevel(category_path) - 1) ELSE category_path END AS parent_path,
+                  ${SCOPE_CATEGORY} AS scope_category
              FROM products p WHERE ${productCondition(ref)} AND p.status = 'active')
-         SELECT true AS found, ${SUMMARY_COLUMNS}
+         SELECT this.scope_category, this.brand_id AS scope_brand, ${SUMMARY_COLUMNS}
            FROM this, products p LEFT JOIN brands b ON b.id = p.brand_id
           WHERE ${LISTED} AND p.id <> this.id
             AND (p.category_path <@ this.parent_path OR p.brand_id = this.brand_id)
@@ -140,10 +149,13 @@ export function createProductRepository({ pool }: { pool: Queryable }): ProductR
           LIMIT $2`,
         ['id' in ref ? ref.id : ref.slug, limit],
       );
-      if (rows.length > 0) return rows.map(toSummary);
-      const exists = await pool.query(`SELECT 1 FROM products p WHERE ${productCondition(ref)} AND p.status = 'active'`, ['id' in ref ? ref.id : ref.slug]);
-      return exists.rowCount ? [] : undefined;
+      const first = rows[0];
+      if (first) return { scope: toScope(first), items: rows.map(toSummary) };
+      const scope = await findRelatedScope(ref);
+      return scope && { scope, items: [] };
     },
+
+    findRelatedScope,
 
     async listCategories(): Promise<CategoryRow[]> {
       const { rows } = await pool.query<{ id: number; parent_id: number | null; slug: string; name: string; own_products: number }>(
@@ -154,6 +166,19 @@ export function createProductRepository({ pool }: { pool: Queryable }): ProductR
       return rows.map((row) => ({ id: row.id, parentId: row.parent_id, slug: row.slug, name: row.name, ownProducts: row.own_products }));
     },
   };
+}
+
+// The category a product's related list draws from (RelatedScope): its category's parent, or its
+// own category at the root. Category paths are ltrees of category ids.
+const SCOPE_CATEGORY = `ltree2text(subpath(p.category_path, greatest(nlevel(p.category_path) - 2, 0), 1))::int`;
+
+interface RelatedScopeRow {
+  scope_category: number;
+  scope_brand: number | null;
+}
+
+function toScope(row: RelatedScopeRow): RelatedScope {
+  return { category: row.scope_category, brand: row.scope_brand };
 }
 
 const PRODUCT_PAGE_SELECT = `SELECT p.id, p.slug, p.name, p.description, b.slug AS brand_slug, b.name AS brand_name, p.attributes, p.images,

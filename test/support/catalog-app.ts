@@ -13,9 +13,13 @@ export interface TestCatalog {
   close(): Promise<void>;
 }
 
-export async function startTestCatalog(options: { databaseUrl?: string; env?: Record<string, string>; app?: AppOptions } = {}): Promise<TestCatalog> {
+/** `replicaUrl`: a database the read routes use instead of the primary, as a replica (a test makes it lag by writing it later). */
+export async function startTestCatalog(
+  options: { databaseUrl?: string; replicaUrl?: string; env?: Record<string, string>; app?: AppOptions } = {},
+): Promise<TestCatalog> {
   const config = loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '10000', CACHE_LOCK_TTL_MS: '30000', ...options.env });
-  const database = createDatabase({ primary: options.databaseUrl ?? testDatabaseUrl() }, { ...testDatabaseConfig, ...pick(config) }, silentLog);
+  const urls = { primary: options.databaseUrl ?? testDatabaseUrl(), replica: options.replicaUrl };
+  const database = createDatabase(urls, { ...testDatabaseConfig, ...pick(config) }, silentLog);
   const readPath = await createReadPath(config, database, silentLog);
   const app = await buildApp(readPath, options.app);
   await app.ready();

@@ -6,11 +6,12 @@ import {
   productChangeTags,
   productPageEntry,
   relatedEntry,
+  relatedScopeEntry,
   type CacheEntry,
   type ProductPlacement,
 } from '../../src/catalog/cache-tags.ts';
 import type { ListingQuery, ProductSummary } from '../../src/catalog/listing.ts';
-import type { ProductPage } from '../../src/catalog/product-page.ts';
+import type { ProductPage, RelatedScope } from '../../src/catalog/product-page.ts';
 
 describe('when a cached read is named', () => {
   // Entries in Redis outlive a deploy: a key spelled differently would orphan every one of them.
@@ -22,22 +23,24 @@ describe('when a cached read is named', () => {
     expect(listingEntry({ sort: 'rating', limit: 100, brand: 'alisha', inStock: true }).key).toBe('listing:rating:100::alisha:::true:');
     expect(productPageEntry('1').key).toBe('product:1');
     expect(productPageEntry('alisha-shorts-c2d766ca').key).toBe('product:alisha-shorts-c2d766ca');
-    expect(relatedEntry('1', 12).key).toBe('related:1:12');
+    expect(relatedEntry('1', 12, { category: 10, brand: 7 }).key).toBe('related:1:12');
     expect(categoryTreeEntry().key).toBe('categories');
   });
 
-  it('then a listing is tagged by its filters, a product page and a related list by the product, the tree as the tree', () => {
+  it('then a listing is tagged by its filters, a product page by the product, a related list by the product and its scope, the tree as the tree', () => {
     expect(listingEntry({ sort: 'name', limit: 24, minPrice: 1 }).tags).toEqual(['listings']);
     expect(listingEntry({ sort: 'name', limit: 24, category: '11', brand: 'alisha' }).tags).toEqual(['category:11', 'brand:alisha']);
     expect(productPageEntry('alisha-shorts-c2d766ca').tags).toEqual(['product:alisha-shorts-c2d766ca']);
-    expect(relatedEntry('1', 6).tags).toEqual(['product:1']);
+    expect(relatedEntry('1', 6, { category: 10, brand: 7 }).tags).toEqual(['product:1', 'related-category:10', 'related-brand:7']);
+    expect(relatedEntry('1', 6, { category: 10, brand: null }).tags).toEqual(['product:1', 'related-category:10']);
+    expect(relatedScopeEntry('alisha-shorts-c2d766ca').tags).toEqual(['product:alisha-shorts-c2d766ca']);
     expect(categoryTreeEntry().tags).toEqual(['categories']);
   });
 
   it('then its Surrogate-Key names every product it shows', () => {
     const shown = [summaryOf(shorts), summaryOf({ ...shorts, id: 2 })];
     expect(listingEntry({ sort: 'name', limit: 24 }).surrogateKeys({ items: shown, nextCursor: null })).toEqual(['product:1', 'product:2']);
-    expect(relatedEntry('9', 6).surrogateKeys({ items: shown })).toEqual(['product:1', 'product:2']);
+    expect(relatedEntry('9', 6, elsewhere).surrogateKeys({ items: shown })).toEqual(['product:1', 'product:2']);
     expect(productPageEntry('1').surrogateKeys(pageOf(shorts))).toEqual(['product:1', 'product:alisha-shorts-c2d766ca', 'category:11', 'brand:alisha']);
     expect(productPageEntry('1').surrogateKeys(pageOf({ ...shorts, brand: null }))).not.toContain('brand:alisha');
     expect(categoryTreeEntry().surrogateKeys({ categories: [] })).toEqual([]);
@@ -81,16 +84,31 @@ describe.each(changes)('when a product changes by %s', (_kind, before, after) =>
     for (const side of sides) {
       for (const ref of [String(side.id), side.slug]) {
         expect(invalidated(productPageEntry(ref)), `page ${ref}`).toBe(true);
-        expect(invalidated(relatedEntry(ref, 12)), `related ${ref}`).toBe(true);
+        expect(invalidated(relatedEntry(ref, 12, elsewhere)), `related ${ref}`).toBe(true);
+        expect(invalidated(relatedScopeEntry(ref)), `related scope ${ref}`).toBe(true);
       }
     }
   });
 
-  // Another product's related list learns which products it shows only once loaded: its cache
-  // entry waits for the price bound, but a CDN can purge it at once.
+  it("then every other product's related list that can show it, before or after the change, carries a tag the change names", () => {
+    for (const side of sides.filter((placement) => placement.listed)) {
+      for (const scope of scopesShowing(side)) {
+        expect(invalidated(relatedEntry('99', 12, scope)), `related list drawing from ${JSON.stringify(scope)}`).toBe(true);
+      }
+    }
+  });
+
+  it("then neither another product's page nor a related list that cannot show it is named", () => {
+    expect(invalidated(productPageEntry('99'))).toBe(false);
+    expect(invalidated(productPageEntry('another-product'))).toBe(false);
+    expect(invalidated(relatedEntry('99', 12, elsewhere))).toBe(false);
+    expect(invalidated(relatedScopeEntry('99'))).toBe(false);
+  });
+
+  // A CDN learns which products a related list shows from its Surrogate-Key: it can purge it by them.
   it("then another product's related list that shows it can be purged at a CDN by a tag the change names", () => {
     for (const side of sides) {
-      const related = relatedEntry('99', 12);
+      const related = relatedEntry('99', 12, elsewhere);
       const surrogateKey = [...related.tags, ...related.surrogateKeys({ items: [summaryOf(side)] })];
       expect(surrogateKey.some((tag) => tags.has(tag))).toBe(true);
     }
@@ -114,6 +132,18 @@ function listingsShowing(placement: ProductPlacement): ListingQuery[] {
     ...brands.map((brand) => ({ ...base, brand })),
     ...categories.flatMap((category) => brands.map((brand) => ({ ...base, category, brand }))),
   ];
+}
+
+/** A scope sharing neither a category nor the brand with any placement here. */
+const elsewhere: RelatedScope = { category: 999, brand: 998 };
+
+/**
+ * The scopes of every related list that can show a listed product (findRelated): lists drawing from
+ * any of its categories' subtrees (its own category or an ancestor), or from its brand.
+ */
+function scopesShowing(placement: ProductPlacement): RelatedScope[] {
+  const byCategory = placement.categories.map((category) => ({ category: category.id, brand: elsewhere.brand }));
+  return placement.brand ? [...byCategory, { category: elsewhere.category, brand: placement.brand.id }] : byCategory;
 }
 
 /** The counts the category tree shows for a product: one in each of its categories while it is listed. */

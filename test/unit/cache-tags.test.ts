@@ -5,7 +5,7 @@ import { canonicalRef } from '../../src/catalog/entity-ref.ts';
 
 
 describe('when a product changes, the tags it invalidates', () => {
-  it('then a price change names its page, every listing it is in (by id and slug), but not the category tree', () => {
+  it('then a price change names its page, every listing it is in (by id and slug), every related list that can show it, but not the category tree', () => {
     const tags = productChangeTags(shorts, shorts);
     expect(new Set(tags)).toEqual(
       new Set([
@@ -18,6 +18,9 @@ describe('when a product changes, the tags it invalidates', () => {
         'category:clothing-womens-clothing',
         'brand:7',
         'brand:alisha',
+        'related-category:10',
+        'related-category:11',
+        'related-brand:7',
       ]),
     );
   });
@@ -31,7 +34,7 @@ describe('when a product changes, the tags it invalidates', () => {
   it("then a move to another brand names the old brand's listings as well as the new one's", () => {
     const moved = { ...shorts, brand: { id: 8, slug: 'ladela' } };
     const tags = productChangeTags(shorts, moved);
-    for (const tag of ['brand:7', 'brand:alisha', 'brand:8', 'brand:ladela']) expect(tags).toContain(tag);
+    for (const tag of ['brand:7', 'brand:alisha', 'brand:8', 'brand:ladela', 'related-brand:7', 'related-brand:8']) expect(tags).toContain(tag);
     // Neither the tree's counts nor its categories moved.
     expect(tags).not.toContain('categories');
   });

@@ -1,8 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { listingEntry, productPageEntry, relatedEntry } from '../../catalog/cache-tags.ts';
+import type { CatalogCache } from '../../cache/catalog-cache.ts';
+import { listingEntry, productPageEntry, relatedEntry, relatedScopeEntry } from '../../catalog/cache-tags.ts';
+import { CatalogError } from '../../catalog/catalog-error.ts';
 import { canonicalRef } from '../../catalog/entity-ref.ts';
 import { checkListingQuery, ListingPage, ListingQuery, listProducts } from '../../catalog/listing.ts';
-import { getProductPage, getRelatedProducts, ProductPage, RelatedProducts } from '../../catalog/product-page.ts';
+import {
+  getProductPage,
+  getRelatedProducts,
+  getRelatedScope,
+  ProductPage,
+  RelatedProducts,
+  sameRelatedScope,
+  type ProductPageSource,
+  type RelatedScope,
+} from '../../catalog/product-page.ts';
 import type { ProductRepository } from '../../store/product-repository.ts';
 import { originOf, replyFromCache, type CachedReads } from '../cached-reply.ts';
 import { notModified, problemResponse, serverProblems } from '../schemas/problem.ts';
@@ -82,9 +93,33 @@ export const productRoutes: FastifyPluginAsyncTypebox<ReadRouteOptions> = async 
     async (request, reply) => {
       const ref = canonicalRef(request.params.idOrSlug);
       const { limit } = request.query;
-      const entry = relatedEntry(ref, limit);
-      const load = originOf(reply, async () => ({ items: await getRelatedProducts(repository, ref, limit) }), entry.surrogateKeys);
+      // The list's tags name its scope, so they are known before it is loaded (cache-tags.ts).
+      const scope = await relatedScopeOf(reads.cache, repository, ref);
+      const entry = relatedEntry(ref, limit, scope);
+      // A list drawn from another scope (the product moved since its scope was read) is answered but
+      // not kept: its tags would miss the changes that alter it.
+      const load = originOf(reply, () => getRelatedProducts(repository, ref, limit), entry.surrogateKeys, (list) => sameRelatedScope(list.scope, scope));
       return replyFromCache(request, reply, reads, { key: entry.key, tags: entry.tags, load });
     },
   );
 };
+
+/**
+ * Where ref's related list draws from, cached as a small entry of its own tagged with the product, so
+ * a change to the product (a move included) drops it with the product's pages, and a related list
+ * answered from the cache costs no PostgreSQL round trip to name its tags. A cached 404 answers an
+ * unknown product for the miss lifetime, as the list itself did.
+ */
+async function relatedScopeOf(cache: CatalogCache, source: ProductPageSource, ref: string): Promise<RelatedScope> {
+  const entry = relatedScopeEntry(ref);
+  const read = await cache.read(entry.key, entry.tags, async () => {
+    try {
+      return { status: 200, body: Buffer.from(JSON.stringify(await getRelatedScope(source, ref))) };
+    } catch (error) {
+      if (error instanceof CatalogError && error.status === 404) return { status: 404, body: Buffer.from('{}') };
+      throw error;
+    }
+  });
+  if (read.response.status === 404) throw new CatalogError('product-not-found', `no product ${ref}`);
+  return JSON.parse(read.response.body.toString()) as RelatedScope;
+}
