@@ -119,17 +119,20 @@ async function processChanges(context: Context, messages: readonly ChangeMessage
     if (changes) changes.push(change);
     else byProduct.set(change.event.productId, [change]);
   }
+  const products = [...byProduct.values()];
   // The whole batch first (one read, one write, one invalidation). When it fails for a reason of its
   // own rather than an outage, each product goes on its own, so one poison product is dead-lettered
   // alone and the others are applied.
-  const whole = await applyWithRetries(context, received, byProduct.size === 1 ? context.settings.maxAttempts : 1, options);
-  if ('written' in whole) return addWritten(outcome, whole.written);
-  context.log.warn({ err: whole.failure, products: byProduct.size }, 'a batch of changes failed; applying it product by product');
+  if (products.length > 1) {
+    const whole = await applyWithRetries(context, received, 1, options);
+    if ('written' in whole) return addWritten(outcome, whole.written);
+    context.log.warn({ err: whole.failure, products: products.length }, 'a batch of changes failed; applying it product by product');
+  }
   const limit = pLimit(context.settings.concurrency);
   // Settled, not all: a shutdown that aborts one product's wait must not leave another's write
   // running against pools about to close.
   const settled = await Promise.allSettled(
-    [...byProduct.values()].map((changes) =>
+    products.map((changes) =>
       limit(async () => {
         const result = await applyWithRetries(context, changes, context.settings.maxAttempts, options);
         if ('written' in result) return addWritten(outcome, result.written);

@@ -104,9 +104,12 @@ export const runIndexer: Role = async ({ config, log }) => {
 
   await producer.connect();
   await consumer.start();
+  const [listening] = operations.addresses();
+  const address =
+    typeof listening === 'object' ? `http://${listening.family === 'IPv6' ? `[${listening.address}]` : listening.address}:${listening.port}` : String(listening);
   log.info(
-    { topic: kafkaSettings.changeTopic, group: kafkaSettings.indexerGroup, deadLetterTopic: kafkaSettings.deadLetterTopic, address: operations.server.address() },
-    `catalog indexer consuming ${kafkaSettings.changeTopic}`,
+    { topic: kafkaSettings.changeTopic, group: kafkaSettings.indexerGroup, deadLetterTopic: kafkaSettings.deadLetterTopic, address },
+    `catalog indexer consuming ${kafkaSettings.changeTopic}; health and metrics on ${address}`,
   );
   return 'running';
 };
