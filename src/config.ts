@@ -52,6 +52,8 @@ const EnvSchema = Type.Object({
   KAFKA_CHANGE_TOPIC: Type.String({ default: 'catalog.product-changes', pattern: '^[A-Za-z0-9._-]{1,249}$' }),
   KAFKA_DEAD_LETTER_TOPIC: Type.String({ default: 'catalog.product-changes.dead-letter', pattern: '^[A-Za-z0-9._-]{1,249}$' }),
   KAFKA_INDEXER_GROUP: Type.String({ default: 'catalog-indexer', minLength: 1 }),
+  // How long the group waits for a consumer that went silent (a SIGKILLed indexer) before its partitions move.
+  KAFKA_SESSION_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 300_000, default: 30_000 }),
   OUTBOX_POLL_INTERVAL_MS: Type.Integer({ ...millis, default: 1000 }),
   OUTBOX_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
   OUTBOX_RETENTION_MS: Type.Integer({ minimum: 0, maximum: 30 * 86_400_000, default: 86_400_000 }),
@@ -121,6 +123,7 @@ export interface KafkaConfig {
   changeTopic: string;
   deadLetterTopic: string;
   indexerGroup: string;
+  sessionTimeoutMs: number;
 }
 
 export interface ChangeFeedConfig {
@@ -204,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             changeTopic: e.KAFKA_CHANGE_TOPIC,
             deadLetterTopic: e.KAFKA_DEAD_LETTER_TOPIC,
             indexerGroup: e.KAFKA_INDEXER_GROUP,
+            sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
           }
         : undefined,
       outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS, batchSize: e.OUTBOX_BATCH_SIZE, retentionMs: e.OUTBOX_RETENTION_MS, pruneIntervalMs: e.OUTBOX_PRUNE_INTERVAL_MS },

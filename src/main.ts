@@ -8,13 +8,17 @@ import { createLogger } from './observability/logger.ts';
 import { runApi } from './roles/api.ts';
 import type { EmbeddedDatabaseStarter } from './roles/dependencies.ts';
 import { runImport } from './roles/import.ts';
+import { runIndexer } from './roles/indexer.ts';
 import { runMigrate } from './roles/migrate.ts';
+import { runReplayDeadLetters } from './roles/replay-dead-letters.ts';
 import type { Role } from './roles/role.ts';
 
 export const ROLES: Readonly<Record<string, Role>> = {
   api: runApi,
   migrate: runMigrate,
   import: runImport,
+  indexer: runIndexer,
+  'replay-dead-letters': runReplayDeadLetters,
 };
 
 /** Runs the role named first in argv; sets the exit code of a role that ends by itself. */

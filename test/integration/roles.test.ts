@@ -38,7 +38,7 @@ describe('when an entry point is given a role it does not have', () => {
   it('then it names the roles it has and exits with 2', async () => {
     const result = await run('src/main.ts', ['indexr']);
     expect(result.code).toBe(2);
-    expect(result.output).toMatch(/unknown role "indexr"; expected one of: api, migrate, import/);
+    expect(result.output).toMatch(/unknown role "indexr"; expected one of: api, migrate, import, indexer, replay-dead-letters/);
   });
 });
 
@@ -48,5 +48,19 @@ describe('when a bad setting is given', () => {
     expect(result.code).toBe(2);
     expect(result.output).toMatch(/PORT="eighty"/);
     expect(result.output).not.toMatch(/\bat .*\.ts:\d+/);
+  });
+});
+
+describe('when the indexer starts without what it exists for', () => {
+  it('then without KAFKA_BROKERS it exits with 2 naming it (the api runs the indexer in process then)', async () => {
+    const result = await run('src/main.ts', ['indexer'], { KAFKA_BROKERS: '', REDIS_URL: 'redis://127.0.0.1:6379', DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
+    expect(result.code).toBe(2);
+    expect(result.output).toMatch(/KAFKA_BROKERS is not set/);
+  });
+
+  it('then without REDIS_URL it exits with 2 naming it: it could invalidate no cache', async () => {
+    const result = await run('src/main.ts', ['indexer'], { KAFKA_BROKERS: '127.0.0.1:1', REDIS_URL: '', DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
+    expect(result.code).toBe(2);
+    expect(result.output).toMatch(/REDIS_URL is not set/);
   });
 });

@@ -1,0 +1,115 @@
+// `indexer`: consumes the change topic, writes each changed product's search document and
+// invalidates every cached page the change touched, on every pod (docs/change-pipeline.md). Serves
+// /health and /metrics on PORT. On SIGTERM the consumer finishes and commits the batch in hand and
+// leaves its group before the producer, Redis and the database close: nothing is lost or applied twice.
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { ConfigError, type ChangeFeedConfig } from '../config.ts';
+import { createChangeIndexer, type ChangeIndexer } from '../events/change-indexer.ts';
+import { createKafkaDeadLetterSink, createPostgresDeadLetterSink } from '../events/dead-letters.ts';
+import { createKafkaChangeConsumer } from '../events/kafka-change-consumer.ts';
+import { createKafkaClient } from '../events/kafka-client.ts';
+import { createMetricsRegistry } from '../observability/metrics.ts';
+import { createPostgresSearchIndex } from '../search/postgres-search-index.ts';
+import { loadSearchDocumentChanges } from '../store/search-documents.ts';
+import { buildInvalidator, closeRedis, openDatabase, openRedis } from './dependencies.ts';
+import { startOperationsServer } from './operations-server.ts';
+import type { Role } from './role.ts';
+import { handleShutdown } from './shutdown.ts';
+
+/**
+ * The embedded default's indexer (no Kafka): the api process's in-process feed calls its
+ * processBatch. Same code after the transport; its dead letters go to the change_dead_letters table.
+ * `invalidator` is the api's CatalogCache (near tier and, with Redis, the fleet's generations).
+ */
+export function createInProcessIndexer(options: {
+  pool: pg.Pool;
+  invalidator: { invalidate(tags: readonly string[]): Promise<void> };
+  log: Logger;
+  metrics: Registry;
+  settings: ChangeFeedConfig['indexer'];
+}): ChangeIndexer {
+  const { pool } = options;
+  return createChangeIndexer({
+    ...options,
+    documents: (ids) => loadSearchDocumentChanges(pool, ids),
+    searchIndex: createPostgresSearchIndex({ pool }),
+    deadLetters: createPostgresDeadLetterSink({ pool }),
+  });
+}
+
+export const runIndexer: Role = async ({ config, log }) => {
+  const kafkaSettings = config.changeFeed.kafka;
+  if (!kafkaSettings) throw new ConfigError('KAFKA_BROKERS is not set: without Kafka the api process runs the indexer in process');
+  // Without Redis an indexer could invalidate no pod's cache, which is half of what it is for.
+  if (!config.cache.redisUrl) throw new ConfigError("REDIS_URL is not set: the indexer invalidates the fleet's caches in Redis");
+  const database = await openDatabase(config, log, { migrate: false });
+  const redis = (await openRedis(config.cache, log, 'catalog-indexer'))!;
+  const invalidator = buildInvalidator(config.cache, redis);
+  const metrics = createMetricsRegistry();
+  const kafka = createKafkaClient(kafkaSettings, log);
+  const producer = kafka.producer();
+  const indexer = createChangeIndexer({
+    documents: (ids) => loadSearchDocumentChanges(database.primary, ids),
+    searchIndex: createPostgresSearchIndex({ pool: database.primary }),
+    invalidator,
+    deadLetters: createKafkaDeadLetterSink({ producer, topic: kafkaSettings.deadLetterTopic }),
+    log,
+    metrics,
+    settings: config.changeFeed.indexer,
+  });
+  const consumer = createKafkaChangeConsumer({
+    kafka,
+    settings: kafkaSettings,
+    concurrency: config.changeFeed.indexer.concurrency,
+    indexer,
+    log,
+    metrics,
+    // kafkajs gave up: exit non-zero so the orchestrator restarts the pod (uncommitted work is redelivered).
+    onFatal: () => void shutdown.run('consumer crashed').then(() => process.exit(1)),
+  });
+
+  let draining = false;
+  const operations = await startOperationsServer({
+    host: config.host,
+    port: config.port,
+    log,
+    metrics,
+    readiness: {
+      async check() {
+        if (draining) throw new Error('shutting down');
+        if (!consumer.joined()) throw new Error('not yet a member of the consumer group');
+        const [postgres, shared] = await Promise.allSettled([database.primary.query('SELECT 1'), redis.ping()]);
+        // Ready all the same: an outage only makes the indexer wait and retry.
+        return { postgres: postgres.status === 'fulfilled' ? 'up' : 'down', redis: shared.status === 'fulfilled' ? 'up' : 'down' };
+      },
+    },
+  });
+  const shutdown = handleShutdown({
+    log,
+    ...config.shutdown,
+    stopTakingWork: () => (draining = true),
+    // The consumer first: its last batch may still dead-letter through the producer and needs Redis
+    // and the database to finish.
+    steps: [
+      { name: 'consumer', close: () => consumer.stop() },
+      { name: 'dead-letter producer', close: () => producer.disconnect() },
+      { name: 'operations server', close: () => operations.close() },
+      { name: 'invalidator', close: () => invalidator.close() },
+      { name: 'redis', close: () => closeRedis(redis) },
+      { name: 'database', close: () => database.close() },
+    ],
+  });
+
+  await producer.connect();
+  await consumer.start();
+  const [listening] = operations.addresses();
+  const address =
+    typeof listening === 'object' ? `http://${listening.family === 'IPv6' ? `[${listening.address}]` : listening.address}:${listening.port}` : String(listening);
+  log.info(
+    { topic: kafkaSettings.changeTopic, group: kafkaSettings.indexerGroup, deadLetterTopic: kafkaSettings.deadLetterTopic, address },
+    `catalog indexer consuming ${kafkaSettings.changeTopic}; health and metrics on ${address}`,
+  );
+  return 'running';
+};
