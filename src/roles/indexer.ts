@@ -13,7 +13,7 @@ import { createKafkaClient } from '../events/kafka-client.ts';
 import { createMetricsRegistry } from '../observability/metrics.ts';
 import { createPostgresSearchIndex } from '../search/postgres-search-index.ts';
 import { loadSearchDocumentChanges } from '../store/search-documents.ts';
-import { buildInvalidator, closeRedis, openDatabase, openRedis } from './dependencies.ts';
+import { buildChangeInvalidation, buildInvalidator, closeRedis, openDatabase, openRedis } from './dependencies.ts';
 import { startOperationsServer } from './operations-server.ts';
 import type { Role } from './role.ts';
 import { handleShutdown } from './shutdown.ts';
@@ -46,7 +46,9 @@ export const runIndexer: Role = async ({ config, log }) => {
   if (!config.cache.redisUrl) throw new ConfigError("REDIS_URL is not set: the indexer invalidates the fleet's caches in Redis");
   const database = await openDatabase(config, log, { migrate: false });
   const redis = (await openRedis(config.cache, log, 'catalog-indexer'))!;
-  const invalidator = buildInvalidator(config.cache, redis);
+  const fleet = buildInvalidator(config.cache, redis);
+  // With a replica, each change is invalidated again past its lag bound (docs/caching.md).
+  const invalidator = buildChangeInvalidation(config.database, fleet, log);
   const metrics = createMetricsRegistry();
   const kafka = createKafkaClient(kafkaSettings, log);
   const producer = kafka.producer();
@@ -96,7 +98,7 @@ export const runIndexer: Role = async ({ config, log }) => {
       { name: 'consumer', close: () => consumer.stop() },
       { name: 'dead-letter producer', close: () => producer.disconnect() },
       { name: 'operations server', close: () => operations.close() },
-      { name: 'invalidator', close: () => invalidator.close() },
+      { name: 'invalidator', close: () => invalidator.close().finally(() => fleet.close()) },
       { name: 'redis', close: () => closeRedis(redis) },
       { name: 'database', close: () => database.close() },
     ],
