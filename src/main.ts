@@ -9,12 +9,14 @@ import { runApi } from './roles/api.ts';
 import type { EmbeddedDatabaseStarter } from './roles/dependencies.ts';
 import { runImport } from './roles/import.ts';
 import { runMigrate } from './roles/migrate.ts';
+import { runRelay } from './roles/relay.ts';
 import type { Role } from './roles/role.ts';
 
 export const ROLES: Readonly<Record<string, Role>> = {
   api: runApi,
   migrate: runMigrate,
   import: runImport,
+  relay: runRelay,
 };
 
 /** Runs the role named first in argv; sets the exit code of a role that ends by itself. */
