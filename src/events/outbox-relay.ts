@@ -201,7 +201,10 @@ class Relay implements OutboxRelay {
     } catch (error) {
       if (!this.databaseDown) this.log.warn({ err: error }, 'the outbox relay cannot reach PostgreSQL: trying again every poll interval');
       this.databaseDown = true;
+      // Closed, not just forgotten: a connection that took the lock but failed to LISTEN would hold it for good.
+      const connection = this.connection;
       this.dropConnection();
+      connection?.end().catch(() => undefined);
     }
   }
 
