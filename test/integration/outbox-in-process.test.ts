@@ -96,7 +96,7 @@ describe('when the in-process feed delivers a batch', () => {
     expect(batches[1]?.messages.map((message) => message.offset)).toEqual(batches[0]?.messages.map((message) => message.offset));
     batches[1]?.resolve();
     await waitFor('the rows marked published', async () => (await unpublishedCount(pool)) === 0);
-    expect(await counter(metrics, 'catalog_change_events_published_total')).toBe(2);
+    await waitFor('the publish counted', async () => (await counter(metrics, 'catalog_change_events_published_total')) === 2);
   });
 });
 

@@ -145,7 +145,7 @@ describe('when the relay runs on an outbox holding the bundled import and later 
       if (!Value.Check(ProductChangeEvent, message.event)) throw new Error(`event ${message.event.eventId} does not match the schema: ${message.value}`);
       expect(message.headers).toEqual({ 'event-type': 'catalog.product.changed', 'schema-version': '1' });
     }
-    expect(await gauge(metrics, 'catalog_change_events_published_total')).toBe(expected.length);
+    await waitFor('every publish counted', async () => (await gauge(metrics, 'catalog_change_events_published_total')) === expected.length);
     expect(await gauge(metrics, 'catalog_outbox_backlog')).toBe(0);
     expect(await gauge(metrics, 'catalog_outbox_relay_leader')).toBe(1);
   });
@@ -202,7 +202,7 @@ describe('when two relays run on one database', () => {
     expect(second.relay.leader).toBe(false);
     expect(await gauge(second.metrics, 'catalog_change_events_published_total')).toBe(0);
     expect(await gauge(second.metrics, 'catalog_outbox_relay_leader')).toBe(0);
-    expect(await gauge(first.metrics, 'catalog_change_events_published_total')).toBe(100);
+    await waitFor('the leader to count 100 published', async () => (await gauge(first.metrics, 'catalog_change_events_published_total')) === 100);
     return { first, second, topicReader, products, since };
   }
 
@@ -217,7 +217,7 @@ describe('when two relays run on one database', () => {
     await waitFor('the standby to lead', () => second.relay.leader);
     await waitFor('everything published', async () => (await unpublishedCount(pool)) === 0);
     await expectAllReceivedSince(since, topicReader);
-    expect(await gauge(second.metrics, 'catalog_change_events_published_total')).toBeGreaterThan(0);
+    await waitFor('the new leader to count what it published', async () => (await gauge(second.metrics, 'catalog_change_events_published_total')) > 0);
   });
 
   it("then killing the leader's connection stops it publishing, the standby takes over, and nothing is lost or reordered", async () => {
