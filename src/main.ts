@@ -10,6 +10,7 @@ import type { EmbeddedDatabaseStarter } from './roles/dependencies.ts';
 import { runImport } from './roles/import.ts';
 import { runIndexer } from './roles/indexer.ts';
 import { runMigrate } from './roles/migrate.ts';
+import { runRelay } from './roles/relay.ts';
 import { runReplayDeadLetters } from './roles/replay-dead-letters.ts';
 import type { Role } from './roles/role.ts';
 
@@ -17,6 +18,7 @@ export const ROLES: Readonly<Record<string, Role>> = {
   api: runApi,
   migrate: runMigrate,
   import: runImport,
+  relay: runRelay,
   indexer: runIndexer,
   'replay-dead-letters': runReplayDeadLetters,
 };

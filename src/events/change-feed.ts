@@ -2,6 +2,13 @@
 // receives them as messages. With KAFKA_BROKERS the carrier is Kafka (a producer, a consumer group);
 // without, the api process hands the relay's batches straight to its own indexer (in process).
 // Everything after the carrier is the same code.
+import { CHANGE_EVENT_SCHEMA_VERSION, CHANGE_EVENT_TYPE } from '../catalog/product-change.ts';
+
+/** The headers every change carries, whatever the carrier: a consumer can route or refuse one without parsing it. */
+export const CHANGE_HEADERS: Readonly<Record<string, string>> = {
+  'event-type': CHANGE_EVENT_TYPE,
+  'schema-version': String(CHANGE_EVENT_SCHEMA_VERSION),
+};
 
 /** One outbox row as the relay publishes it: keyed by product id, so one product's changes share a partition. */
 export interface OutboxMessage {

@@ -50,7 +50,8 @@ export const runIndexer: Role = async ({ config, log }) => {
   // With a replica, each change is invalidated again past its lag bound (docs/caching.md).
   const invalidator = buildChangeInvalidation(config.database, fleet, log);
   const metrics = createMetricsRegistry();
-  const kafka = createKafkaClient(kafkaSettings, log);
+  // A consumer's reconnects keep trying through a broker restart; the group's own retries end the pod only after that.
+  const kafka = createKafkaClient(kafkaSettings, log, { retry: { initialRetryTime: 100, maxRetryTime: 5_000, retries: 8 } });
   const producer = kafka.producer();
   const indexer = createChangeIndexer({
     documents: (ids) => loadSearchDocumentChanges(database.primary, ids),

@@ -34,11 +34,19 @@ describe('when the container entry point starts a role without DATABASE_URL', ()
   }
 });
 
+describe('when the relay role starts without KAFKA_BROKERS', () => {
+  it('then it exits at once with 2 naming KAFKA_BROKERS: without Kafka the api process relays in process', async () => {
+    const result = await run('src/main.ts', ['relay'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:9/none' });
+    expect(result.code).toBe(2);
+    expect(result.output).toMatch(/KAFKA_BROKERS is not set/);
+  });
+});
+
 describe('when an entry point is given a role it does not have', () => {
   it('then it names the roles it has and exits with 2', async () => {
     const result = await run('src/main.ts', ['indexr']);
     expect(result.code).toBe(2);
-    expect(result.output).toMatch(/unknown role "indexr"; expected one of: api, migrate, import, indexer, replay-dead-letters/);
+    expect(result.output).toMatch(/unknown role "indexr"; expected one of: api, migrate, import, relay, indexer, replay-dead-letters/);
   });
 });
 

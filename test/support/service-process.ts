@@ -14,11 +14,12 @@ export interface ServiceProcess {
 }
 
 
-export async function startServiceProcess(env: Record<string, string>, timeoutMs = 90_000): Promise<ServiceProcess> {
+/** Starts `role` (api by default); every role that serves HTTP logs the same "listening on" line. */
+export async function startServiceProcess(env: Record<string, string>, timeoutMs = 90_000, role = 'api'): Promise<ServiceProcess> {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !/^(DATABASE_|REDIS_|KAFKA_|OPENSEARCH_|EMBEDDED_|PORT$|HOST$)/.test(name)),
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/local-main.ts', 'api'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/local-main.ts', role], {
     cwd: root,
     env: { ...inherited, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
