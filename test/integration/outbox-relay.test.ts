@@ -58,7 +58,7 @@ afterAll(async () => {
 });
 
 function kafkaSettings(topic: string): KafkaConfig {
-  return { brokers: broker.brokers, clientId: 'relay-test', changeTopic: topic, deadLetterTopic: `${topic}.dead-letter`, indexerGroup: 'unused' };
+  return { brokers: broker.brokers, clientId: 'relay-test', changeTopic: topic, deadLetterTopic: `${topic}.dead-letter`, indexerGroup: 'unused', sessionTimeoutMs: 30_000 };
 }
 
 function newTopic(): string {
