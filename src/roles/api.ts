@@ -5,6 +5,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { buildApp } from '../api/app.ts';
 import { openDatabase } from './dependencies.ts';
+import { startEmbeddedChangeFeed } from './embedded-change-feed.ts';
 import { bundledFeedFiles, importProducts } from './import.ts';
 import { reportMemoryBudget } from './memory-budget.ts';
 import { createReadPath } from './read-path.ts';
@@ -16,6 +17,7 @@ export const runApi: Role = async ({ config, log, startEmbedded }) => {
   const database = await openDatabase(config, log, { migrate: config.database.migrateOnStart, startEmbedded });
   if (database.embedded) await importBundledProductsIfEmpty(database.primary, log);
   const readPath = await createReadPath(config, database, log);
+  const changeFeed = startEmbeddedChangeFeed(config, database, readPath, log);
 
   let draining = false;
   const app = await buildApp({
@@ -34,6 +36,7 @@ export const runApi: Role = async ({ config, log, startEmbedded }) => {
     // app.close() resolves once in-flight requests are answered; only then may the pools go.
     steps: [
       { name: 'http', close: () => app.close() },
+      { name: 'in-process change feed', close: () => changeFeed?.stop() },
       { name: 'read path', close: () => readPath.close() },
       { name: 'database', close: () => database.close() },
     ],
@@ -41,7 +44,7 @@ export const runApi: Role = async ({ config, log, startEmbedded }) => {
 
   const address = await app.listen({ host: config.host, port: config.port });
   log.info(
-    { address, database: database.embedded ? 'embedded' : 'DATABASE_URL', cache: readPath.redis ? 'near + Redis' : 'near only' },
+    { address, database: database.embedded ? 'embedded' : 'DATABASE_URL', cache: readPath.redis ? 'near + Redis' : 'near only', changeFeed: changeFeed ? 'in process' : 'Kafka' },
     `catalog service listening on ${address}`,
   );
   return 'running';

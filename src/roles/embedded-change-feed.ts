@@ -1,0 +1,39 @@
+// The embedded default of the change pipeline: without KAFKA_BROKERS the api process relays its own
+// outbox to its own indexer, so `npm start` shows a write on the next read. Same relay and indexer
+// code as the `relay` and `indexer` roles; only the carrier differs (docs/change-pipeline.md). With
+// several api pods and no Kafka, the relay's advisory lock lets one pod relay, and its invalidations
+// reach the others through Redis.
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import { startInProcessChangeFeed } from '../events/in-process-feed.ts';
+import type { Database } from '../store/database.ts';
+import { buildChangeInvalidation } from './dependencies.ts';
+import { createInProcessIndexer } from './indexer.ts';
+import type { ReadPath } from './read-path.ts';
+
+export interface EmbeddedChangeFeed {
+  /** Finishes the batch in flight and the second invalidations it owes, then releases the relay's lock. */
+  stop(): Promise<void>;
+}
+
+/** Starts the in-process feed, or returns undefined when Kafka carries the changes (the relay and indexer roles). */
+export function startEmbeddedChangeFeed(config: Config, database: Database, readPath: ReadPath, log: Logger): EmbeddedChangeFeed | undefined {
+  if (config.changeFeed.kafka) return undefined;
+  const changes = buildChangeInvalidation(config.database, readPath.cache, log);
+  const indexer = createInProcessIndexer({ pool: database.primary, invalidator: changes, log, metrics: readPath.metrics, settings: config.changeFeed.indexer });
+  const feed = startInProcessChangeFeed({
+    pool: database.primary,
+    deliver: async (messages) => {
+      await indexer.processBatch(messages);
+    },
+    log,
+    metrics: readPath.metrics,
+    settings: config.changeFeed.outbox,
+  });
+  return {
+    async stop() {
+      await feed.stop();
+      await changes.close();
+    },
+  };
+}
