@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CatalogCache } from '../cache/catalog-cache.ts';
 import { createRequestDurations, registerHotPathAnswers } from '../observability/metrics.ts';
+import type { AdminToken } from '../config.ts';
+import type { ProductAdminStore } from '../store/product-admin-store.ts';
 import type { ProductRepository } from '../store/product-repository.ts';
 import type { CachedReads, HttpCachePolicy } from './cached-reply.ts';
 import { createHotPath } from './hot-path.ts';
@@ -17,12 +19,15 @@ import { requireDecimalIntegers } from './integer-parameters.ts';
 import { documentOperation } from './openapi-operations.ts';
 import { registerProblemHandlers, sendFrameworkProblem } from './problem-handler.ts';
 import { CompletionLogController, createRequestCompletion } from './request-completion.ts';
+import { adminProductRoutes } from './routes/admin-products.ts';
 import { categoryRoutes } from './routes/categories.ts';
 import { healthRoutes, type Readiness } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { productRoutes } from './routes/products.ts';
 import { requestIdFor } from './request-id.ts';
 import { CategoryNode } from '../catalog/category-tree.ts';
+import { AdminProduct } from '../catalog/product-admin.ts';
+import { Problem } from './schemas/problem.ts';
 
 export interface AppDependencies {
   log: Logger;
@@ -33,6 +38,14 @@ export interface AppDependencies {
   /** Bound of the hot path's URL table (config CACHE_HOT_URLS_MAX_BYTES); 0 turns the hot path off. */
   hotUrlsMaxBytes: number;
   metrics: Registry;
+  /** The admin API (/admin): its writes on the primary and the tokens it accepts. Absent: not served. */
+  admin?: AdminDependencies | undefined;
+}
+
+export interface AdminDependencies {
+  store: ProductAdminStore;
+  /** config.admin.tokens; empty: every admin request is a 401. */
+  tokens: readonly AdminToken[];
 }
 
 export interface AppOptions {
@@ -89,6 +102,8 @@ export async function buildApp(deps: AppDependencies, options: AppOptions = {}) 
   registerProblemHandlers(app);
   requireDecimalIntegers(app, contract);
   app.addSchema(CategoryNode);
+  app.addSchema(Problem);
+  app.addSchema(AdminProduct);
   await options.concerns?.(app, contract);
 
   await app.register(swagger, {
@@ -103,7 +118,13 @@ export async function buildApp(deps: AppDependencies, options: AppOptions = {}) 
         { name: 'products', description: 'Listings and product pages' },
         { name: 'categories', description: 'Navigation' },
         { name: 'operations', description: 'Probes for Kubernetes' },
+        { name: 'admin', description: 'Writes: products, prices and stock. Bearer tokens from ADMIN_TOKENS; never cached' },
       ],
+      components: {
+        securitySchemes: {
+          adminToken: { type: 'http', scheme: 'bearer', description: 'A token whose SHA-256 is in ADMIN_TOKENS (README: Admin API)' },
+        },
+      },
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => (typeof json.$id === 'string' ? json.$id : `def-${index}`) },
     exposeHeadRoutes: true,
@@ -114,6 +135,7 @@ export async function buildApp(deps: AppDependencies, options: AppOptions = {}) 
   await app.register(categoryRoutes, { repository: deps.repository, reads });
   await app.register(healthRoutes, { readiness: deps.readiness });
   await app.register(metricsRoutes, { registry: deps.metrics });
+  if (deps.admin) await app.register(adminProductRoutes, deps.admin);
   return app;
 }
 

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { createCatalogCache } from '../cache/catalog-cache.ts';
 import { loadConfig } from '../config.ts';
+import type { ProductAdminStore } from '../store/product-admin-store.ts';
 import type { ProductRepository } from '../store/product-repository.ts';
 import { buildApp } from './app.ts';
 
@@ -17,9 +18,27 @@ export async function renderOpenApiDocument(): Promise<string> {
     findRelatedScope: unused,
     listCategories: unused,
   };
+  const store: ProductAdminStore = {
+    findProduct: unused,
+    createProduct: unused,
+    replaceProduct: unused,
+    patchProduct: unused,
+    archiveProduct: unused,
+    updateVariant: unused,
+    updateVariants: unused,
+  };
   // Without Redis and never read: the schema version names no key.
   const cache = createCatalogCache({ settings: loadConfig({}).cache, schemaVersion: 0 });
-  const app = await buildApp({ log: pino({ level: 'silent' }), repository, readiness: { check: unused }, cache, httpCache: cache.freshness, hotUrlsMaxBytes: 0, metrics: new Registry() });
+  const app = await buildApp({
+    log: pino({ level: 'silent' }),
+    repository,
+    readiness: { check: unused },
+    cache,
+    httpCache: cache.freshness,
+    hotUrlsMaxBytes: 0,
+    metrics: new Registry(),
+    admin: { store, tokens: [] },
+  });
   await app.ready();
   const yaml = app.swagger({ yaml: true });
   await app.close();

@@ -1,15 +1,24 @@
 // The one place errors become responses: application/problem+json (RFC 9457) with a stable `type`.
 // 5xx details stay in the log (with the request id); the client gets no stack trace and no internals.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { CatalogError, type ProblemCode } from '../catalog/catalog-error.ts';
+import { CatalogError, type FieldProblem, type ProblemCode } from '../catalog/catalog-error.ts';
 
 const TITLES: Record<ProblemCode, string> = {
   'invalid-parameter': 'Invalid parameter',
   'invalid-cursor': 'Invalid cursor',
+  unauthorized: 'Unauthorized',
+  forbidden: 'Forbidden',
   'product-not-found': 'Product not found',
   'category-not-found': 'Category not found',
   'brand-not-found': 'Brand not found',
+  'variant-not-found': 'Variant not found',
   'route-not-found': 'Route not found',
+  'slug-taken': 'Slug taken',
+  'sku-taken': 'SKU taken',
+  'external-id-taken': 'External id taken',
+  'version-mismatch': 'Version mismatch',
+  'invalid-write': 'Invalid write',
+  'idempotency-key-reused': 'Idempotency key reused',
   'service-unavailable': 'Service unavailable',
   'internal-error': 'Internal error',
 };
@@ -33,7 +42,7 @@ interface ProblemBody {
   detail?: string;
   instance: string;
   requestId: string;
-  errors?: { in: string; name: string; reason: string }[];
+  errors?: FieldProblem[];
 }
 
 export function registerProblemHandlers(app: FastifyInstance): void {
@@ -41,15 +50,12 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     if (error instanceof CatalogError) {
       if (error.status >= 500) request.log[error.status === 503 ? 'warn' : 'error']({ err: error.cause ?? error }, error.message);
       if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
-      return sendProblem(request, reply, error.code, error.status, error.message);
+      if (error.headers) reply.headers(error.headers);
+      return sendProblem(request, reply, error.code, error.status, error.message, error.errors ? [...error.errors] : undefined);
     }
     if (error.validation) {
       const where = error.validationContext ?? 'request';
-      const errors = error.validation.map((issue) => ({
-        in: where,
-        name: issue.instancePath.replace(/^\//, '').replace(/\//g, '.') || String((issue.params as { missingProperty?: string }).missingProperty ?? where),
-        reason: issue.message ?? 'is invalid',
-      }));
+      const errors = error.validation.map((issue) => ({ in: where, name: fieldName(issue, where), reason: issue.message ?? 'is invalid' }));
       const detail = errors.map((issue) => `${issue.name} ${issue.reason}`).join('; ');
       return sendProblem(request, reply, 'invalid-parameter', 400, detail, errors);
     }
@@ -64,6 +70,14 @@ export function registerProblemHandlers(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     sendProblem(request, reply, 'route-not-found', 404, `no route ${request.method} ${request.url.split('?')[0]}`),
   );
+}
+
+/** The field a validation issue names, dotted; a missing property is named itself, not its parent. */
+function fieldName(issue: { instancePath: string; params: unknown }, where: string): string {
+  const path = issue.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  const missing = (issue.params as { missingProperty?: unknown } | undefined)?.missingProperty;
+  if (typeof missing !== 'string') return path || where;
+  return path ? `${path}.${missing}` : missing;
 }
 
 /** For errors Fastify raises before routing (a malformed URL, an over-long path parameter). */

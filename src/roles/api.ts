@@ -4,6 +4,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { buildApp } from '../api/app.ts';
+import { createProductAdminStore } from '../store/product-admin-store.ts';
 import { openDatabase } from './dependencies.ts';
 import { startEmbeddedChangeFeed } from './embedded-change-feed.ts';
 import { bundledFeedFiles, importProducts } from './import.ts';
@@ -22,6 +23,8 @@ export const runApi: Role = async ({ config, log, startEmbedded }) => {
   let draining = false;
   const app = await buildApp({
     ...readPath,
+    // Writes go to the primary; with no ADMIN_TOKENS every admin request is refused (401).
+    admin: { store: createProductAdminStore({ pool: database.primary, idempotencyTtlMs: config.admin.idempotencyTtlMs }), tokens: config.admin.tokens },
     readiness: {
       async check() {
         if (draining) throw new Error('shutting down');

@@ -4,6 +4,7 @@ import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderOpenApiDocument } from '../../src/api/openapi-document.ts';
+import { mintToken } from '../support/admin-api.ts';
 import { startTestCatalog, type TestCatalog } from '../support/catalog-app.ts';
 
 interface Operation {
@@ -14,9 +15,12 @@ type Document = { paths: Record<string, Record<string, Operation>> };
 const committed = await readFile(new URL('../../openapi.yaml', import.meta.url), 'utf8');
 const document = parse(committed) as Document;
 
+// Read-only: this file shares the catalog_test database, which no test may write.
+const reader = mintToken('openapi-reader', 'read');
+
 let catalog: TestCatalog;
 beforeAll(async () => {
-  catalog = await startTestCatalog();
+  catalog = await startTestCatalog({ env: { ADMIN_TOKENS: reader.entry } });
 });
 afterAll(() => catalog.close());
 
@@ -38,6 +42,19 @@ describe('when openapi.yaml is compared with the server', () => {
   addFormats.default(ajv);
   ajv.addSchema({ ...document, $id: 'openapi' });
 
+  function expectDocumented(method: string, path: string, response: { statusCode: number; headers: Record<string, unknown>; json: () => unknown }) {
+    const operation = document.paths[path]?.[method];
+    const documented = operation?.responses[String(response.statusCode)];
+    expect(documented, `status ${response.statusCode} of ${method.toUpperCase()} ${path} is documented`).toBeDefined();
+    const mediaType = String(response.headers['content-type']).split(';')[0] as string;
+    const content = documented?.content?.[mediaType];
+    expect(content, `${mediaType} is documented for ${response.statusCode}`).toBeDefined();
+    const pointer = `openapi#/paths/${path.replace(/~/g, '~0').replace(/\//g, '~1')}/${method}/responses/${response.statusCode}/content/${mediaType.replace(/\//g, '~1')}/schema`;
+    const validate = ajv.getSchema(pointer);
+    expect(validate, pointer).toBeDefined();
+    expect(validate?.(response.json()), JSON.stringify(validate?.errors)).toBe(true);
+  }
+
   it.each([
     ['/products', '/products?sort=price_asc&limit=3'],
     ['/products', '/products?category=footwear&brand=999999'],
@@ -51,17 +68,24 @@ describe('when openapi.yaml is compared with the server', () => {
     ['/health/live', '/health/live'],
     ['/health/ready', '/health/ready'],
   ])('then %s answers %s as documented', async (path, url) => {
-    const response = await catalog.app.inject(url);
-    const operation = document.paths[path]?.get;
-    const documented = operation?.responses[String(response.statusCode)];
-    expect(documented, `status ${response.statusCode} of GET ${path} is documented`).toBeDefined();
-    const mediaType = String(response.headers['content-type']).split(';')[0] as string;
-    const content = documented?.content?.[mediaType];
-    expect(content, `${mediaType} is documented for ${response.statusCode}`).toBeDefined();
-    const pointer = `openapi#/paths/${path.replace(/~/g, '~0').replace(/\//g, '~1')}/get/responses/${response.statusCode}/content/${mediaType.replace(/\//g, '~1')}/schema`;
-    const validate = ajv.getSchema(pointer);
-    expect(validate, pointer).toBeDefined();
-    expect(validate?.(response.json()), JSON.stringify(validate?.errors)).toBe(true);
+    expectDocumented('get', path, await catalog.app.inject(url));
+  });
+
+  // The admin API with a read-only token: its answers, and its refusals of writes, as documented.
+  it.each<[string, string, string, object | undefined, boolean]>([
+    ['get', '/admin/products/{id}', '/admin/products/1', undefined, true],
+    ['get', '/admin/products/{id}', '/admin/products/999999999', undefined, true],
+    ['get', '/admin/products/{id}', '/admin/products/abc', undefined, true],
+    ['get', '/admin/products/{id}', '/admin/products/1', undefined, false],
+    ['post', '/admin/products', '/admin/products', { name: 'x', category: 1 }, true],
+    ['put', '/admin/products/{id}', '/admin/products/1', { name: 'x', category: 1, variants: [] }, true],
+    ['patch', '/admin/products/{id}', '/admin/products/1', { name: 'x' }, false],
+    ['delete', '/admin/products/{id}', '/admin/products/1', undefined, true],
+    ['patch', '/admin/variants/{sku}', '/admin/variants/ABC', { stock: 1 }, true],
+    ['post', '/admin/variants/bulk', '/admin/variants/bulk', { items: [{ sku: 'ABC', stock: 1 }] }, true],
+  ])('then %s %s answers %s as documented', async (method, path, url, payload, authenticated) => {
+    const headers = authenticated ? { authorization: reader.authorization } : {};
+    expectDocumented(method, path, await catalog.app.inject({ method: method.toUpperCase() as 'GET', url, payload, headers }));
   });
 
   it.each([

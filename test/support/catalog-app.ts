@@ -1,9 +1,11 @@
 // The whole API built on the test database, exercised with inject (no sockets). Settings come from
 // the same environment variables as in production (e.g. { REDIS_URL, CACHE_FRESH_TTL_MS }).
+import type { Logger } from 'pino';
 import { buildApp, type AppOptions, type CatalogApp } from '../../src/api/app.ts';
 import { createReadPath, type ReadPath } from '../../src/roles/read-path.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createDatabase, type Database } from '../../src/store/database.ts';
+import { createProductAdminStore } from '../../src/store/product-admin-store.ts';
 import { silentLog, testDatabaseConfig, testDatabaseUrl } from './database.ts';
 
 export interface TestCatalog {
@@ -13,15 +15,21 @@ export interface TestCatalog {
   close(): Promise<void>;
 }
 
-/** `replicaUrl`: a database the read routes use instead of the primary, as a replica (a test makes it lag by writing it later). */
+/**
+ * The admin API is served as the api role serves it: with env ADMIN_TOKENS its tokens are accepted,
+ * without it every admin request is a 401. `log` receives the app's lines (captured-log.ts).
+ * `replicaUrl`: a database the read routes use instead of the primary, as a replica (a test makes it
+ * lag by writing it later).
+ */
 export async function startTestCatalog(
-  options: { databaseUrl?: string; replicaUrl?: string; env?: Record<string, string>; app?: AppOptions } = {},
+  options: { databaseUrl?: string; replicaUrl?: string; env?: Record<string, string>; app?: AppOptions; log?: Logger } = {},
 ): Promise<TestCatalog> {
   const config = loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '10000', CACHE_LOCK_TTL_MS: '30000', ...options.env });
   const urls = { primary: options.databaseUrl ?? testDatabaseUrl(), replica: options.replicaUrl };
   const database = createDatabase(urls, { ...testDatabaseConfig, ...pick(config) }, silentLog);
-  const readPath = await createReadPath(config, database, silentLog);
-  const app = await buildApp(readPath, options.app);
+  const readPath = await createReadPath(config, database, options.log ?? silentLog);
+  const admin = { store: createProductAdminStore({ pool: database.primary, idempotencyTtlMs: config.admin.idempotencyTtlMs }), tokens: config.admin.tokens };
+  const app = await buildApp({ ...readPath, admin }, options.app);
   await app.ready();
   return {
     app,

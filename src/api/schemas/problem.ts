@@ -13,18 +13,21 @@ export const Problem = Type.Object(
       Type.Array(
         Type.Object({
           in: Type.String({ description: 'querystring, params, headers or body' }),
-          name: Type.String(),
+          name: Type.String({ description: 'The field, dotted: variants.2.price' }),
           reason: Type.String(),
+          index: Type.Optional(Type.Integer({ minimum: 0, description: "In a bulk request: the item's position in `items`" })),
+          sku: Type.Optional(Type.String({ description: "In a bulk request: the item's SKU" })),
         }),
       ),
     ),
   },
-  { description: 'application/problem+json (RFC 9457)' },
+  // One component in openapi.yaml, referred to by every route's problems (buildApp adds it).
+  { $id: 'Problem', description: 'application/problem+json (RFC 9457)' },
 );
 
 export const problemResponse = (description: string) => ({
   description,
-  content: { 'application/problem+json': { schema: Problem } },
+  content: { 'application/problem+json': { schema: Type.Ref('Problem') } },
 });
 
 /** Every route can fail on the server side; both answers are problems. */
