@@ -4,6 +4,9 @@
 // no message. A second signal, or the timeout, forces the exit.
 import type { Logger } from 'pino';
 
+/** How long a role may linger after its last step closed before it is made to exit. */
+const LINGER_MS = 2000;
+
 export interface ShutdownStep {
   /** Named in the log line when it fails or hangs. */
   name: string;
@@ -69,6 +72,12 @@ export function handleShutdown(options: ShutdownOptions): Shutdown {
     if (failed) process.exitCode = 1;
     log.info('shut down cleanly');
     finish();
+    // Every part is closed: nothing should keep the process alive now. If something does (a client's
+    // reconnect timer, a leaked handle), the pod must still go: say what it was, then exit.
+    setTimeout(() => {
+      log.warn({ resources: process.getActiveResourcesInfo() }, 'still running after a clean shutdown; exiting');
+      exit(Number(process.exitCode ?? 0));
+    }, LINGER_MS).unref();
   }
 
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { handleShutdown, type Shutdown } from '../../src/roles/shutdown.ts';
 
 const log = pino({ level: 'silent' });
@@ -88,5 +88,21 @@ describe('when a role is signalled to stop', () => {
     expect(closed).toEqual(['database']);
     expect(process.exitCode).toBe(1);
     process.exitCode = before;
+  });
+
+  it('then a role that something keeps alive after its last step closed is made to exit, saying what remained', async () => {
+    vi.useFakeTimers();
+    try {
+      const exits: number[] = [];
+      shutdown = handleShutdown({ log, delayMs: 0, timeoutMs: 10_000, signals: [SIGNAL], exit: (code) => exits.push(code), steps: [] });
+      const run = shutdown.run('test');
+      await vi.advanceTimersByTimeAsync(0);
+      await run;
+      expect(exits).toEqual([]);
+      await vi.advanceTimersByTimeAsync(2_000);
+      expect(exits).toEqual([0]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
