@@ -29,7 +29,7 @@ const serverUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0
 
 const token = randomBytes(24).toString('base64url');
 const adminTokens = `bench:${createHash('sha256').update(token).digest('hex')}:read+write`;
-const runPrefix = `catalog-bench-freshness:${randomUUID()}:`;
+const runPrefix = `catalog-bench:${randomUUID().slice(0, 8)}:`;
 const log = pino({ level: 'warn' });
 
 interface HotProduct {
@@ -169,7 +169,7 @@ interface ScenarioReport {
 async function runScenario(name: string, databaseName: string, topology: (env: Record<string, string>) => Promise<{ api: BenchServer; stop(): Promise<void> }>): Promise<ScenarioReport> {
   const databaseUrl = await prepareDatabase(databaseName);
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
-  const env = { DATABASE_URL: databaseUrl, DATABASE_POOL_MAX: '20', REDIS_URL, REDIS_KEY_PREFIX: `${runPrefix}${databaseName}:`, ADMIN_TOKENS: adminTokens };
+  const env = { DATABASE_URL: databaseUrl, DATABASE_POOL_MAX: '20', REDIS_URL, REDIS_KEY_PREFIX: `${runPrefix}${databaseName.replace("catalog_bench_", "")}:`, ADMIN_TOKENS: adminTokens };
   const running = await topology(env);
   try {
     // The import's own events drain first (the first run of an empty index).

@@ -56,17 +56,27 @@ export function createInvalidator(options: InvalidatorOptions): Invalidator {
   };
 }
 
+/**
+ * Tags bumped per Redis transaction. A batch of changes can name thousands of tags (every category,
+ * brand and related scope of 500 products); one transaction of them all outlasts a command timeout
+ * meant for reads. Each tag's bump stands alone, so splitting loses nothing.
+ */
+export const TAGS_PER_TRANSACTION = 256;
+
 async function bumpTagGenerations(redis: Redis, keys: TagKeys, tags: readonly string[], tagTtlMs: number): Promise<void> {
   const unique = [...new Set(tags)];
-  const multi = redis.multi();
-  for (const tag of unique) {
-    multi.incr(keys.tag(tag));
-    multi.pexpire(keys.tag(tag), Math.ceil(tagTtlMs));
+  for (let start = 0; start < unique.length; start += TAGS_PER_TRANSACTION) {
+    const chunk = unique.slice(start, start + TAGS_PER_TRANSACTION);
+    const multi = redis.multi();
+    for (const tag of chunk) {
+      multi.incr(keys.tag(tag));
+      multi.pexpire(keys.tag(tag), Math.ceil(tagTtlMs));
+    }
+    multi.publish(keys.invalidationChannel, encodeInvalidation(chunk));
+    const results = await multi.exec();
+    const failed = results?.find(([error]) => error);
+    if (!results || failed) throw failed?.[0] ?? new Error('Redis transaction for invalidation was discarded');
   }
-  multi.publish(keys.invalidationChannel, encodeInvalidation(unique));
-  const results = await multi.exec();
-  const failed = results?.find(([error]) => error);
-  if (!results || failed) throw failed?.[0] ?? new Error('Redis transaction for invalidation was discarded');
 }
 
 export function encodeInvalidation(tags: readonly string[]): string {

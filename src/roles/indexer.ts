@@ -39,14 +39,19 @@ export function createInProcessIndexer(options: {
   });
 }
 
+const INDEXER_REDIS_COMMAND_TIMEOUT_MS = 2_000;
+
 export const runIndexer: Role = async ({ config, log }) => {
   const kafkaSettings = config.changeFeed.kafka;
   if (!kafkaSettings) throw new ConfigError('KAFKA_BROKERS is not set: without Kafka the api process runs the indexer in process');
   // Without Redis an indexer could invalidate no pod's cache, which is half of what it is for.
   if (!config.cache.redisUrl) throw new ConfigError("REDIS_URL is not set: the indexer invalidates the fleet's caches in Redis");
   const database = await openDatabase(config, log, { migrate: false });
-  const redis = (await openRedis(config.cache, log, 'catalog-indexer'))!;
-  const fleet = buildInvalidator(config.cache, redis);
+  // Invalidations are bulk work, not a shopper's wait: a read's command timeout would fail them, and
+  // open the breaker, whenever a large batch meets a busy Redis.
+  const redisSettings = { ...config.cache, redisCommandTimeoutMs: Math.max(config.cache.redisCommandTimeoutMs, INDEXER_REDIS_COMMAND_TIMEOUT_MS) };
+  const redis = (await openRedis(redisSettings, log, 'catalog-indexer'))!;
+  const fleet = buildInvalidator(redisSettings, redis);
   // With a replica, each change is invalidated again past its lag bound (docs/caching.md).
   const invalidator = buildChangeInvalidation(config.database, fleet, log);
   const metrics = createMetricsRegistry();

@@ -8,6 +8,7 @@ import type { CatalogCache, CatalogCacheOptions, OriginResponse } from '../../sr
 import { toCachedResponse } from '../../src/cache/cached-response.ts';
 import { createCacheSubscriber } from '../../src/cache/cache-subscriber.ts';
 import { buildInvalidator } from '../../src/roles/dependencies.ts';
+import { TAGS_PER_TRANSACTION } from '../../src/cache/invalidator.ts';
 import { createKeySpace } from '../../src/cache/key-space.ts';
 import { createEntryStore } from '../../src/cache/redis-entry.ts';
 import { createRedisClient, waitForRedisReady } from '../../src/cache/redis-client.ts';
@@ -323,6 +324,27 @@ describe('catalog cache on a shared Redis', () => {
     } finally {
       invalidator.close();
       indexerRedis.disconnect();
+    }
+  });
+
+  it('when a batch of changes names more tags than one transaction holds, then every tag is bumped and every pod hears of each', async () => {
+    const indexerRedis = createRedisClient(REDIS_URL, { commandTimeoutMs: 2_000 });
+    const invalidator = buildInvalidator(settings(), indexerRedis);
+    const listener = createRedisClient(REDIS_URL, { commandTimeoutMs: 2_000 });
+    try {
+      expect(await waitForRedisReady(indexerRedis, 5_000)).toBe(true);
+      const keys = createKeySpace(keyPrefix, 1);
+      const heard: string[] = [];
+      await listener.subscribe(keys.invalidationChannel);
+      listener.on('message', (_channel, message: string) => heard.push(...(JSON.parse(message) as string[])));
+      const tags = Array.from({ length: 2 * TAGS_PER_TRANSACTION + 3 }, (_, n) => `category:bulk-${n}`);
+      await invalidator.invalidate(tags);
+      expect(await admin.mget(...tags.map((tag) => keys.tag(tag)))).toEqual(tags.map(() => '1'));
+      await vi.waitFor(() => expect(new Set(heard)).toEqual(new Set(tags)), { timeout: 2_000 });
+    } finally {
+      invalidator.close();
+      indexerRedis.disconnect();
+      listener.disconnect();
     }
   });
 
