@@ -5,8 +5,9 @@
 //   read loss   the same read load without updates first, then with them: req/s lost to the stream
 //   throughput  every bundled product as a change event at once (a full re-import's worth), timed
 //               from commit until the search read model holds all of them and the outbox is empty
-// Both in process (no KAFKA_BROKERS: the api relays to its own indexer) and through the project's
-// Kafka test broker with the relay and the indexer as processes of their own.
+// Both in process (no KAFKA_BROKERS: the api relays to its own indexer, on the api's core) and
+// through the project's Kafka test broker with the relay and the indexer as processes of their own
+// (on the load generator's core, with the broker and this process: 2 cores are all there are).
 import { createHash, randomBytes } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -79,6 +80,14 @@ async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs 
   }
 }
 
+async function indexedCount(pool: pg.Pool): Promise<number> {
+  return Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM search_documents WHERE NOT removed')).rows[0]?.n);
+}
+
+async function listedCount(pool: pg.Pool): Promise<number> {
+  return Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM products WHERE status = 'active' AND price_min IS NOT NULL`)).rows[0]?.n);
+}
+
 async function backlog(pool: pg.Pool): Promise<number> {
   return Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM product_changes WHERE published_at IS NULL')).rows[0]?.n);
 }
@@ -100,7 +109,7 @@ async function timeOneUpdate(api: string, pool: pg.Pool, product: HotProduct, pr
       servedAt = Date.now();
       break;
     }
-    await sleep(2);
+    await sleep(5);
   }
   const committed = await pool.query<{ at: string }>(
     `SELECT (extract(epoch FROM committed_at) * 1000)::float8 AS at FROM product_changes
@@ -136,7 +145,7 @@ async function measureThroughput(pool: pg.Pool): Promise<{ events: number; secon
   await waitUntil('the outbox is empty before the throughput run', async () => (await backlog(pool)) === 0);
   await pool.query('TRUNCATE search_documents');
   const ids = (await pool.query<{ id: number }>('SELECT id FROM products ORDER BY id')).rows.map((row) => Number(row.id));
-  const listed = Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM products WHERE status = 'active' AND price_min IS NOT NULL`)).rows[0]?.n);
+  const listed = await listedCount(pool);
   const client = await pool.connect();
   let started: number;
   try {
@@ -148,10 +157,7 @@ async function measureThroughput(pool: pg.Pool): Promise<{ events: number; secon
   } finally {
     client.release();
   }
-  await waitUntil('every change is indexed', async () => {
-    const indexed = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM search_documents WHERE NOT removed')).rows[0]?.n);
-    return indexed >= listed && (await backlog(pool)) === 0;
-  });
+  await waitUntil('every change is indexed', async () => (await indexedCount(pool)) >= listed && (await backlog(pool)) === 0);
   return { events: ids.length, seconds: (performance.now() - started) / 1000 };
 }
 
@@ -172,8 +178,8 @@ async function runScenario(name: string, databaseName: string, topology: (env: R
   const env = { DATABASE_URL: databaseUrl, DATABASE_POOL_MAX: '20', REDIS_URL, REDIS_KEY_PREFIX: `${runPrefix}${databaseName.replace("catalog_bench_", "")}:`, ADMIN_TOKENS: adminTokens };
   const running = await topology(env);
   try {
-    // The import's own events drain first (the first run of an empty index).
-    await waitUntil('the import is relayed', async () => (await backlog(pool)) === 0);
+    // The import's own events drain first (the first run of an empty index), so the quiet run is quiet.
+    await waitUntil('the import is relayed and indexed', async () => (await backlog(pool)) === 0 && (await indexedCount(pool)) >= (await listedCount(pool)));
     const hot = await hotProducts(pool);
     const freshness = await measureFreshness(running.api.url, pool, hot, name);
     const throughput = await measureThroughput(pool);
@@ -198,8 +204,9 @@ try {
     await runScenario('through the broker', 'catalog_bench_freshness_kafka', async (base) => {
       const env = { ...base, KAFKA_BROKERS: broker.brokers.join(',') };
       const api = await startServer({ env });
-      const relay = await startServer({ env, args: ['src/main.ts', 'relay'] });
-      const indexer = await startServer({ env, args: ['src/main.ts', 'indexer'] });
+      // Pods of their own in production: here on the load generator's core, so the api's core is the api's.
+      const relay = await startServer({ env, args: ['src/main.ts', 'relay'], core: 1 });
+      const indexer = await startServer({ env, args: ['src/main.ts', 'indexer'], core: 1 });
       return {
         api,
         async stop() {

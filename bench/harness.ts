@@ -43,14 +43,14 @@ export interface BenchServer {
 }
 
 /**
- * Starts a node script (default: the service's API role) on core 0 and waits until it answers
+ * Starts a node script (default: the service's API role) on core 0 (or `core`) and waits until it answers
  * `readyPath`. `compiled`: the arguments name compiled JavaScript, run without tsx, as the image runs it.
  */
-export async function startServer(options: { env: Record<string, string>; args?: string[]; readyPath?: string; compiled?: boolean }): Promise<BenchServer> {
+export async function startServer(options: { env: Record<string, string>; args?: string[]; readyPath?: string; compiled?: boolean; core?: number }): Promise<BenchServer> {
   const port = await freePort();
   const args = [...(options.compiled ? [] : ['--import', 'tsx']), ...(options.args ?? ['src/main.ts', 'api'])];
   const command = hasTaskset ? 'taskset' : process.execPath;
-  const child = spawn(command, hasTaskset ? ['-c', '0', process.execPath, ...args] : args, {
+  const child = spawn(command, hasTaskset ? ['-c', String(options.core ?? 0), process.execPath, ...args] : args, {
     cwd: root,
     env: { ...process.env, NODE_OPTIONS: startNodeOptions(), LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...options.env, PORT: String(port) },
     stdio: ['ignore', 'inherit', 'inherit'],
