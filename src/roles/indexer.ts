@@ -78,7 +78,6 @@ export const runIndexer: Role = async ({ config, log }) => {
     onFatal: () => void shutdown.run('consumer crashed').then(() => process.exit(1)),
   });
 
-  let draining = false;
   const operations = await startOperationsServer({
     host: config.host,
     port: config.port,
@@ -86,7 +85,6 @@ export const runIndexer: Role = async ({ config, log }) => {
     metrics,
     readiness: {
       async check() {
-        if (draining) throw new Error('shutting down');
         if (!consumer.joined()) throw new Error('not yet a member of the consumer group');
         const [postgres, shared] = await Promise.allSettled([database.primary.query('SELECT 1'), redis.ping()]);
         // Ready all the same: an outage only makes the indexer wait and retry.
@@ -97,7 +95,7 @@ export const runIndexer: Role = async ({ config, log }) => {
   const shutdown = handleShutdown({
     log,
     ...config.shutdown,
-    stopTakingWork: () => (draining = true),
+    stopTakingWork: () => operations.drain(),
     // The consumer first: its last batch may still dead-letter through the producer and needs Redis
     // and the database to finish.
     steps: [
@@ -112,9 +110,7 @@ export const runIndexer: Role = async ({ config, log }) => {
 
   await producer.connect();
   await consumer.start();
-  const [listening] = operations.addresses();
-  const address =
-    typeof listening === 'object' ? `http://${listening.family === 'IPv6' ? `[${listening.address}]` : listening.address}:${listening.port}` : String(listening);
+  const address = operations.origin;
   log.info(
     { topic: kafkaSettings.changeTopic, group: kafkaSettings.indexerGroup, deadLetterTopic: kafkaSettings.deadLetterTopic, address },
     `catalog indexer consuming ${kafkaSettings.changeTopic}; health and metrics on ${address}`,

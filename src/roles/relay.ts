@@ -20,7 +20,6 @@ export const runRelay: Role = async ({ config, log, startEmbedded }) => {
   const publisher = createKafkaChangePublisher({ kafka, log });
   const relay = createOutboxRelay({ pool: database.primary, publisher, log, metrics, settings: config.changeFeed.outbox });
 
-  let draining = false;
   const operations = await startOperationsServer({
     host: config.host,
     port: config.port,
@@ -28,7 +27,6 @@ export const runRelay: Role = async ({ config, log, startEmbedded }) => {
     metrics,
     readiness: {
       async check() {
-        if (draining) throw new Error('shutting down');
         try {
           await database.primary.query('SELECT 1');
         } catch (error) {
@@ -41,7 +39,7 @@ export const runRelay: Role = async ({ config, log, startEmbedded }) => {
   handleShutdown({
     log,
     ...config.shutdown,
-    stopTakingWork: () => (draining = true),
+    stopTakingWork: () => operations.drain(),
     // The batch in flight is published and marked before the producer and the pool it needs go.
     steps: [
       { name: 'outbox relay', close: () => relay.stop() },
@@ -52,7 +50,7 @@ export const runRelay: Role = async ({ config, log, startEmbedded }) => {
   });
   relay.start();
 
-  const address = operations.listeningOrigin;
+  const address = operations.origin;
   log.info({ address, role: 'relay', topic: kafka.changeTopic }, `catalog service listening on ${address}`);
   return 'running';
 };
