@@ -8,7 +8,13 @@ import { migrate } from '../src/store/migrator.ts';
 
 const serverUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-export async function prepareBenchDatabase(name = 'catalog_bench'): Promise<string> {
+/** `fresh`: dropped first, for a benchmark that changes products (its runs must not see each other's writes). */
+export async function prepareBenchDatabase(name = 'catalog_bench', options: { fresh?: boolean } = {}): Promise<string> {
+  if (options.fresh) {
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(() => admin.end());
+  }
   await ensureDatabase(serverUrl, name);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;

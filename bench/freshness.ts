@@ -12,51 +12,26 @@ import { createHash, randomBytes } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { pino } from 'pino';
-import { loadConfig } from '../src/config.ts';
-import { bundledFeedFiles, importProducts } from '../src/roles/import.ts';
-import { createDatabase, ensureDatabase } from '../src/store/database.ts';
-import { migrate } from '../src/store/migrator.ts';
 import { recordProductChanges } from '../src/store/product-changes.ts';
 import { startKafkaBroker } from '../test/support/kafka-broker/index.ts';
 import { deleteKeysWithPrefix } from '../test/support/redis-server.ts';
+import { prepareBenchDatabase } from './bench-database.ts';
 import { hasTaskset, loadGenerator, pinSelf, printTable, runLoad, startServer, type BenchServer, type LoadResult } from './harness.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const HOT_PRODUCTS = Number(process.env.BENCH_HOT_PRODUCTS ?? 100);
 const UPDATE_GAP_MS = Number(process.env.BENCH_UPDATE_GAP_MS ?? 50);
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const serverUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 const token = randomBytes(24).toString('base64url');
 const adminTokens = `bench:${createHash('sha256').update(token).digest('hex')}:read+write`;
 const runPrefix = `catalog-bench:${randomUUID().slice(0, 8)}:`;
-const log = pino({ level: 'warn' });
 
 interface HotProduct {
   id: number;
   sku: string;
   price: number;
   category: string;
-}
-
-/** A database of the benchmark's own, imported afresh: the runs change prices. */
-async function prepareDatabase(name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.end();
-  await ensureDatabase(serverUrl, name);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const database = createDatabase({ primary: url.toString() }, loadConfig({}).database, log);
-  try {
-    await migrate(database.primary, log);
-    await importProducts(database.primary, bundledFeedFiles);
-  } finally {
-    await database.close();
-  }
-  return url.toString();
 }
 
 async function hotProducts(pool: pg.Pool): Promise<HotProduct[]> {
@@ -173,7 +148,8 @@ interface ScenarioReport {
 }
 
 async function runScenario(name: string, databaseName: string, topology: (env: Record<string, string>) => Promise<{ api: BenchServer; stop(): Promise<void> }>): Promise<ScenarioReport> {
-  const databaseUrl = await prepareDatabase(databaseName);
+  // Imported afresh: the runs change prices.
+  const databaseUrl = await prepareBenchDatabase(databaseName, { fresh: true });
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   const env = { DATABASE_URL: databaseUrl, DATABASE_POOL_MAX: '20', REDIS_URL, REDIS_KEY_PREFIX: `${runPrefix}${databaseName.replace("catalog_bench_", "")}:`, ADMIN_TOKENS: adminTokens };
   const running = await topology(env);
