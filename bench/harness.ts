@@ -23,7 +23,12 @@ export const hasTaskset = (() => {
 
 /** Pins this process (all its threads) to one core, so the load generator does not steal the server's. */
 export function pinSelf(core: number): void {
-  if (hasTaskset) execFileSync('taskset', ['-a', '-cp', String(core), String(process.pid)], { stdio: 'ignore' });
+  pinProcess(process.pid, String(core));
+}
+
+/** Moves a running process (all its threads) to `cores` ('0', '1', '0,1'). */
+export function pinProcess(pid: number, cores: string): void {
+  if (hasTaskset) execFileSync('taskset', ['-a', '-cp', cores, String(pid)], { stdio: 'ignore' });
 }
 
 
