@@ -72,8 +72,9 @@ export function handleShutdown(options: ShutdownOptions): Shutdown {
     if (failed) process.exitCode = 1;
     log.info('shut down cleanly');
     finish();
-    // Every part is closed: nothing should keep the process alive now. If something does (a client's
-    // reconnect timer, a leaked handle), the pod must still go: say what it was, then exit.
+    // Every part is closed: nothing should keep the process alive now. If something does, the pod must
+    // still go: say what it was, then exit. Seen: a kafkajs consumer that reconnected after a broker
+    // restart keeps a socket and a retry timer past disconnect() (tulios/kafkajs#1147, open).
     setTimeout(() => {
       log.warn({ resources: process.getActiveResourcesInfo() }, 'still running after a clean shutdown; exiting');
       exit(Number(process.exitCode ?? 0));
