@@ -5,7 +5,7 @@ import Type, { type Static } from 'typebox';
 import { CatalogError, type FieldProblem } from './catalog-error.ts';
 import { entityRefPattern } from './entity-ref.ts';
 import { Currency, Money } from './listing.ts';
-import { slugify } from './slug.ts';
+import { entitySlug } from './slug.ts';
 
 /** Variants one product may have, and SKUs one bulk request may change. */
 export const MAX_VARIANTS = 100;
@@ -167,15 +167,7 @@ export function completeFields(input: ProductCreate | ProductReplace): ProductFi
 
 /** A product's slug from its name: the same words as a category's, never all digits. */
 export function slugFromName(name: string): string {
-  const slug = slugify(name) || 'product';
-  return /^[0-9]+$/.test(slug) ? `${slug}-product` : slug;
-}
-
-/** `base`, or the first of base-2, base-3, ... not in `taken`. */
-export function uniqueSlug(base: string, taken: ReadonlySet<string>): string {
-  let slug = base;
-  for (let n = 2; taken.has(slug); n += 1) slug = `${base}-${n}`;
-  return slug;
+  return entitySlug(name, 'product');
 }
 
 /** What is wrong with a product's variant set, each named: repeated SKUs, a compare-at price below the price, mixed currencies. */

@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { CatalogError, type FieldProblem } from '../catalog/catalog-error.ts';
 import { isIdRef } from '../catalog/entity-ref.ts';
-import { slugFromName, uniqueSlug, type AdminProduct, type ProductFields, type VariantInput, type VariantPrices } from '../catalog/product-admin.ts';
+import { uniqueSlug } from '../catalog/slug.ts';
+import { slugFromName, type AdminProduct, type ProductFields, type VariantInput, type VariantPrices } from '../catalog/product-admin.ts';
 
 export type Client = Pick<pg.PoolClient, 'query'>;
 

@@ -3,7 +3,7 @@
 // and publishes nothing. Each changed product commits its change event with its batch
 // (store/product-changes.ts), the same write path the admin API takes.
 import type pg from 'pg';
-import { slugify } from '../catalog/slug.ts';
+import { entitySlug, uniqueSlug } from '../catalog/slug.ts';
 import type { ProductDraft } from '../catalog/product-draft.ts';
 import { recordProductChanges, snapshotProducts } from './product-changes.ts';
 
@@ -11,6 +11,8 @@ import { recordProductChanges, snapshotProducts } from './product-changes.ts';
 export const IMPORT_ACTOR = 'import';
 
 const BATCH_SIZE = 1000;
+// Category slugs spell the whole path ("clothing-womens-clothing-shorts"): longer than a product's.
+const ENTITY_SLUG_LENGTH = 120;
 // Any fixed number: two imports at once take turns instead of interleaving.
 const IMPORT_LOCK = 0x696d706f7274n;
 
@@ -86,9 +88,7 @@ async function upsertCategories(client: pg.PoolClient, drafts: readonly ProductD
     const taken = new Set<string>();
     const slugs = [...paths.values()].map((path) => {
       // Two paths can spell one slug ("Men's" and "Mens"): the later one gets a number.
-      const base = entitySlug(path.join(' '), 'category');
-      let slug = base;
-      for (let n = 2; taken.has(slug); n += 1) slug = `${base}-${n}`;
+      const slug = uniqueSlug(entitySlug(path.join(' '), 'category', ENTITY_SLUG_LENGTH), taken);
       taken.add(slug);
       return slug;
     });
@@ -119,7 +119,7 @@ async function upsertCategories(client: pg.PoolClient, drafts: readonly ProductD
 async function upsertBrands(client: pg.PoolClient, drafts: readonly ProductDraft[], result: ProductWriteResult): Promise<Map<string, number>> {
   const bySlug = new Map<string, string>();
   for (const draft of drafts) {
-    const slug = draft.brand ? entitySlug(draft.brand, 'brand') : '';
+    const slug = draft.brand ? entitySlug(draft.brand, 'brand', ENTITY_SLUG_LENGTH) : '';
     if (slug && !bySlug.has(slug)) bySlug.set(slug, draft.brand as string);
   }
   const inserted = await client.query(
@@ -160,7 +160,7 @@ async function upsertBatch(
       batch.map((d) => d.slug),
       batch.map((d) => d.name),
       batch.map((d) => d.description),
-      batch.map((d) => (d.brand ? brandIds.get(entitySlug(d.brand, 'brand')) ?? null : null)),
+      batch.map((d) => (d.brand ? brandIds.get(entitySlug(d.brand, 'brand', ENTITY_SLUG_LENGTH)) ?? null : null)),
       batch.map((d) => categoryIds.get(categoryKey(d.categoryPath))),
       batch.map((d) => JSON.stringify(d.attributes)),
       batch.map((d) => JSON.stringify(d.images)),
@@ -215,12 +215,6 @@ function countWrites(counts: WriteCounts, rows: readonly { inserted: boolean }[]
   counts.inserted += inserted;
   counts.updated += rows.length - inserted;
   counts.unchanged += total - rows.length;
-}
-
-/** An all-digit slug would read as an id in `?brand=` and `?category=`, so it gets the kind appended. */
-function entitySlug(name: string, kind: 'brand' | 'category'): string {
-  const slug = slugify(name, 120) || kind;
-  return /^\d+$/.test(slug) ? `${slug}-${kind}` : slug;
 }
 
 function categoryKey(names: readonly string[]): string {

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { createStrictValidatorCompiler } from '../../src/api/strict-validation.ts';
 import type { BulkVariantItem} from '../../src/catalog/product-admin.ts';
-import { bulkItemProblems, ProductCreate, slugFromName, uniqueSlug, updatedPricesProblem, variantSetProblems } from '../../src/catalog/product-admin.ts';
+import { bulkItemProblems, ProductCreate, slugFromName, updatedPricesProblem, variantSetProblems } from '../../src/catalog/product-admin.ts';
+import { uniqueSlug } from '../../src/catalog/slug.ts';
 
 const variant = (sku: string, extra: object = {}) => ({ sku, price: 1000, currency: 'INR', stock: 1, ...extra });
 
