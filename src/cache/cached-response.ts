@@ -48,7 +48,6 @@ export function ownedBytes(bytes: Buffer): Buffer {
   return own;
 }
 
-/** The body is copied when it is a view into a larger buffer (ownedBytes): a cached response may live long. */
 /** The response itself when its body owns its bytes, else the same response with its body copied: for whatever keeps it. */
 export function ownedResponse(response: CachedResponse): CachedResponse {
   const body = ownedBytes(response.body);
