@@ -18,7 +18,7 @@ import { recordProductChanges } from '../src/store/product-changes.ts';
 import { startKafkaBroker } from '../test/support/kafka-broker/index.ts';
 import { deleteKeysWithPrefix } from '../test/support/redis-server.ts';
 import { prepareBenchDatabase } from './bench-database.ts';
-import { hasTaskset, pinProcess, loadGenerator, pinSelf, printTable, runLoad, startServer, type BenchServer, type LoadResult } from './harness.ts';
+import { hasTaskset, median, medianRun, pinProcess, loadGenerator, pinSelf, printTable, runLoad, startServer, type BenchServer, type LoadResult } from './harness.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -107,8 +107,6 @@ interface FreshnessResult {
   losses: number[];
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
-
 /**
  * ROUNDS rounds, each a quiet run then a run with the update stream: this machine drifts by more
  * than the effect over a minute, so the loss is judged per round and its median reported.
@@ -129,11 +127,10 @@ async function measureFreshness(api: string, pool: pg.Pool, hot: HotProduct[], l
     }
     rounds.push({ quiet, streaming: await load });
   }
-  const byRps = (pick: (round: (typeof rounds)[number]) => LoadResult) => [...rounds].sort((a, b) => pick(a).rps - pick(b).rps)[Math.floor(rounds.length / 2)]!;
   return {
     latencies,
-    quiet: byRps((round) => round.quiet).quiet,
-    streaming: byRps((round) => round.streaming).streaming,
+    quiet: medianRun(rounds.map((round) => round.quiet)),
+    streaming: medianRun(rounds.map((round) => round.streaming)),
     losses: rounds.map((round) => 1 - round.streaming.rps / round.quiet.rps),
   };
 }

@@ -191,6 +191,13 @@ async function fireAutocannon(url: string, paths: readonly string[], distributio
   };
 }
 
+export const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+
+/** The load run with the median req/s among `runs`: the figures a table of alternated rounds prints. */
+export function medianRun(runs: readonly LoadResult[]): LoadResult {
+  return [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)] as LoadResult;
+}
+
 /**
  * `ratio`, when given, adds a column: each row's figure against its baseline, computed by the caller
  * (read-path prints the median of per-round ratios, which a ratio of two median rounds is not).

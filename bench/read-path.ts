@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { deleteKeysWithPrefix } from '../test/support/redis-server.ts';
 import { listingMix, prepareBenchDatabase } from './bench-database.ts';
-import { hasTaskset, loadGenerator, pinSelf, printTable, runLoad, startServer, type BenchServer, type LoadResult } from './harness.ts';
+import { hasTaskset, loadGenerator, median, medianRun, pinSelf, printTable, runLoad, startServer, type BenchServer, type LoadResult } from './harness.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -55,8 +55,6 @@ async function warm(url: string, paths: readonly string[], concurrency = 50): Pr
   );
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
-
 /** Alternates ceiling and scenario runs; returns the median round of each and the median ratio. */
 async function againstCeiling(ceiling: BenchServer, name: string, server: BenchServer, paths: readonly string[]) {
   const rounds: { ceiling: LoadResult; scenario: LoadResult }[] = [];
@@ -65,10 +63,9 @@ async function againstCeiling(ceiling: BenchServer, name: string, server: BenchS
     const scenario = await runLoad({ name, url: server.url, paths, seconds: SECONDS, warmupSeconds: 1 });
     rounds.push({ ceiling: base, scenario });
   }
-  const byRps = (pick: (r: (typeof rounds)[number]) => LoadResult) => [...rounds].sort((a, b) => pick(a).rps - pick(b).rps)[Math.floor(rounds.length / 2)];
   return {
-    ceiling: byRps((r) => r.ceiling)?.ceiling as LoadResult,
-    scenario: byRps((r) => r.scenario)?.scenario as LoadResult,
+    ceiling: medianRun(rounds.map((r) => r.ceiling)),
+    scenario: medianRun(rounds.map((r) => r.scenario)),
     ratios: rounds.map((r) => r.scenario.rps / r.ceiling.rps),
   };
 }
