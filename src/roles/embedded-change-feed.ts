@@ -2,13 +2,19 @@
 // outbox to its own indexer, so `npm start` shows a write on the next read. Same relay and indexer
 // code as the `relay` and `indexer` roles; only the carrier differs (docs/change-pipeline.md). With
 // several api pods and no Kafka, the relay's advisory lock lets one pod relay, and its invalidations
-// reach the others through Redis.
+// reach the others through Redis. Nothing here loads kafkajs: an api process without Kafka does not
+// carry it.
+import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { Config } from '../config.ts';
+import type { Registry } from 'prom-client';
+import type { ChangeFeedConfig, Config } from '../config.ts';
+import { createChangeIndexer, type ChangeIndexer } from '../events/change-indexer.ts';
+import { createPostgresDeadLetterSink } from '../events/dead-letters.ts';
 import { startInProcessChangeFeed } from '../events/in-process-feed.ts';
+import { createPostgresSearchIndex } from '../search/postgres-search-index.ts';
 import type { Database } from '../store/database.ts';
+import { loadSearchDocumentChanges } from '../store/search-documents.ts';
 import { buildChangeInvalidation } from './dependencies.ts';
-import { createInProcessIndexer } from './indexer.ts';
 import type { ReadPath } from './read-path.ts';
 
 export interface EmbeddedChangeFeed {
@@ -36,4 +42,25 @@ export function startEmbeddedChangeFeed(config: Config, database: Database, read
       await changes.close();
     },
   };
+}
+
+/**
+ * The embedded default's indexer (no Kafka): the api process's in-process feed calls its
+ * processBatch. Same code after the transport; its dead letters go to the change_dead_letters table.
+ * `invalidator` is the api's CatalogCache (near tier and, with Redis, the fleet's generations).
+ */
+export function createInProcessIndexer(options: {
+  pool: pg.Pool;
+  invalidator: { invalidate(tags: readonly string[]): Promise<void> };
+  log: Logger;
+  metrics: Registry;
+  settings: ChangeFeedConfig['indexer'];
+}): ChangeIndexer {
+  const { pool } = options;
+  return createChangeIndexer({
+    ...options,
+    documents: (ids) => loadSearchDocumentChanges(pool, ids),
+    searchIndex: createPostgresSearchIndex({ pool }),
+    deadLetters: createPostgresDeadLetterSink({ pool }),
+  });
 }

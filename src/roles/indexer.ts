@@ -2,12 +2,9 @@
 // invalidates every cached page the change touched, on every pod (docs/change-pipeline.md). Serves
 // /health and /metrics on PORT. On SIGTERM the consumer finishes and commits the batch in hand and
 // leaves its group before the producer, Redis and the database close: nothing is lost or applied twice.
-import type pg from 'pg';
-import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
-import { ConfigError, type ChangeFeedConfig } from '../config.ts';
-import { createChangeIndexer, type ChangeIndexer } from '../events/change-indexer.ts';
-import { createKafkaDeadLetterSink, createPostgresDeadLetterSink } from '../events/dead-letters.ts';
+import { ConfigError } from '../config.ts';
+import { createChangeIndexer } from '../events/change-indexer.ts';
+import { createKafkaDeadLetterSink } from '../events/dead-letters.ts';
 import { createKafkaChangeConsumer } from '../events/kafka-change-consumer.ts';
 import { createKafkaClient } from '../events/kafka-client.ts';
 import { createMetricsRegistry } from '../observability/metrics.ts';
@@ -17,27 +14,6 @@ import { buildChangeInvalidation, buildInvalidator, closeRedis, openDatabase, op
 import { startOperationsServer } from './operations-server.ts';
 import type { Role } from './role.ts';
 import { handleShutdown } from './shutdown.ts';
-
-/**
- * The embedded default's indexer (no Kafka): the api process's in-process feed calls its
- * processBatch. Same code after the transport; its dead letters go to the change_dead_letters table.
- * `invalidator` is the api's CatalogCache (near tier and, with Redis, the fleet's generations).
- */
-export function createInProcessIndexer(options: {
-  pool: pg.Pool;
-  invalidator: { invalidate(tags: readonly string[]): Promise<void> };
-  log: Logger;
-  metrics: Registry;
-  settings: ChangeFeedConfig['indexer'];
-}): ChangeIndexer {
-  const { pool } = options;
-  return createChangeIndexer({
-    ...options,
-    documents: (ids) => loadSearchDocumentChanges(pool, ids),
-    searchIndex: createPostgresSearchIndex({ pool }),
-    deadLetters: createPostgresDeadLetterSink({ pool }),
-  });
-}
 
 const INDEXER_REDIS_COMMAND_TIMEOUT_MS = 2_000;
 

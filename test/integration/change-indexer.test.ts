@@ -12,7 +12,7 @@ import { createRedisClient, waitForRedisReady } from '../../src/cache/redis-clie
 import { createChangeIndexer, type ChangeIndexerOptions } from '../../src/events/change-indexer.ts';
 import { replayPostgresDeadLetters } from '../../src/events/dead-letter-replay.ts';
 import { createPostgresDeadLetterSink } from '../../src/events/dead-letters.ts';
-import { createInProcessIndexer } from '../../src/roles/indexer.ts';
+import { createInProcessIndexer } from '../../src/roles/embedded-change-feed.ts';
 import { createPostgresSearchIndex } from '../../src/search/postgres-search-index.ts';
 import { createDatabase, type Database } from '../../src/store/database.ts';
 import { loadSearchDocumentChanges } from '../../src/store/search-documents.ts';
