@@ -5,33 +5,32 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './observability/logger.ts';
-import { runApi } from './roles/api.ts';
 import type { EmbeddedDatabaseStarter } from './roles/dependencies.ts';
-import { runImport } from './roles/import.ts';
-import { runIndexer } from './roles/indexer.ts';
-import { runMigrate } from './roles/migrate.ts';
-import { runRelay } from './roles/relay.ts';
-import { runReplayDeadLetters } from './roles/replay-dead-letters.ts';
 import type { Role } from './roles/role.ts';
 
-export const ROLES: Readonly<Record<string, Role>> = {
-  api: runApi,
-  migrate: runMigrate,
-  import: runImport,
-  relay: runRelay,
-  indexer: runIndexer,
-  'replay-dead-letters': runReplayDeadLetters,
+/**
+ * Each role's module is loaded only when that role runs: an api pod does not carry the Kafka client
+ * the relay and the indexer need (kafkajs alone is about 12 MiB of resident memory).
+ */
+export const ROLES: Readonly<Record<string, () => Promise<Role>>> = {
+  api: async () => (await import('./roles/api.ts')).runApi,
+  migrate: async () => (await import('./roles/migrate.ts')).runMigrate,
+  import: async () => (await import('./roles/import.ts')).runImport,
+  relay: async () => (await import('./roles/relay.ts')).runRelay,
+  indexer: async () => (await import('./roles/indexer.ts')).runIndexer,
+  'replay-dead-letters': async () => (await import('./roles/replay-dead-letters.ts')).runReplayDeadLetters,
 };
 
 /** Runs the role named first in argv; sets the exit code of a role that ends by itself. */
 export async function runMain(argv: string[], options: { startEmbedded?: EmbeddedDatabaseStarter } = {}): Promise<void> {
   const [name = 'api', ...args] = argv;
-  const role = Object.hasOwn(ROLES, name) ? ROLES[name] : undefined;
-  if (!role) {
+  const loadRole = Object.hasOwn(ROLES, name) ? ROLES[name] : undefined;
+  if (!loadRole) {
     console.error(`unknown role "${name}"; expected one of: ${Object.keys(ROLES).join(', ')}`);
     process.exitCode = 2;
     return;
   }
+  const role = await loadRole();
   try {
     const config = loadConfig();
     const outcome = await role({ config, log: createLogger(config.logLevel), args, startEmbedded: options.startEmbedded });
