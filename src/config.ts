@@ -63,6 +63,16 @@ const EnvSchema = Type.Object({
   INDEXER_RETRY_BASE_MS: Type.Integer({ ...millis, default: 100 }),
   INDEXER_RETRY_MAX_MS: Type.Integer({ ...millis, default: 30_000 }),
 
+  // Without OPENSEARCH_URL, PostgreSQL full-text search answers (the embedded default); with it,
+  // OpenSearch answers and PostgreSQL stays the fallback while OpenSearch fails or is slow.
+  OPENSEARCH_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  OPENSEARCH_INDEX: Type.String({ default: 'catalog-products', pattern: '^[a-z0-9][a-z0-9_.-]{0,200}$' }),
+  OPENSEARCH_TIMEOUT_MS: Type.Integer({ ...millis, default: 800 }),
+  OPENSEARCH_BREAKER_RESET_MS: Type.Integer({ ...millis, default: 10_000 }),
+  SEARCH_SYNONYMS_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  // How often the indexer re-drives products whose OpenSearch write failed (search_index_pending).
+  SEARCH_PENDING_RETRY_MS: Type.Integer({ ...millis, default: 5000 }),
+
   SHUTDOWN_DELAY_MS: Type.Integer({ minimum: 0, maximum: 120_000, default: 0 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ ...millis, default: 10_000 }),
 });
@@ -133,6 +143,24 @@ export interface ChangeFeedConfig {
   indexer: { concurrency: number; maxAttempts: number; retryBaseMs: number; retryMaxMs: number };
 }
 
+export interface OpenSearchConfig {
+  url: string;
+  /** The alias searches and writes go through; reindex builds `<index>-<timestamp>` behind it. */
+  index: string;
+  /** A search slower than this counts as failed: the PostgreSQL engine answers it. */
+  timeoutMs: number;
+  /** How long the breaker stays open before it lets one search try OpenSearch again. */
+  breakerResetMs: number;
+}
+
+export interface SearchConfig {
+  /** Absent: PostgreSQL full-text search alone. */
+  openSearch: OpenSearchConfig | undefined;
+  /** Solr-format synonyms, read by both engines; absent: the bundled src/search/synonyms.txt. */
+  synonymsFile: string | undefined;
+  pendingRetryMs: number;
+}
+
 export interface Config {
   host: string;
   port: number;
@@ -141,6 +169,7 @@ export interface Config {
   cache: CacheConfig;
   admin: AdminConfig;
   changeFeed: ChangeFeedConfig;
+  search: SearchConfig;
   shutdown: { delayMs: number; timeoutMs: number };
 }
 
@@ -212,6 +241,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : undefined,
       outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS, batchSize: e.OUTBOX_BATCH_SIZE, retentionMs: e.OUTBOX_RETENTION_MS, pruneIntervalMs: e.OUTBOX_PRUNE_INTERVAL_MS },
       indexer: { concurrency: e.INDEXER_CONCURRENCY, maxAttempts: e.INDEXER_MAX_ATTEMPTS, retryBaseMs: e.INDEXER_RETRY_BASE_MS, retryMaxMs: e.INDEXER_RETRY_MAX_MS },
+    },
+    search: {
+      openSearch: e.OPENSEARCH_URL
+        ? { url: e.OPENSEARCH_URL, index: e.OPENSEARCH_INDEX, timeoutMs: e.OPENSEARCH_TIMEOUT_MS, breakerResetMs: e.OPENSEARCH_BREAKER_RESET_MS }
+        : undefined,
+      synonymsFile: e.SEARCH_SYNONYMS_FILE,
+      pendingRetryMs: e.SEARCH_PENDING_RETRY_MS,
     },
     shutdown: { delayMs: e.SHUTDOWN_DELAY_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
   };

@@ -177,3 +177,10 @@ function logsAtInfo(options: RouteOptions, log: Logger): boolean {
   const level = options.logLevel;
   return !level || (log.levels.values[level] ?? 0) <= (log.levels.values.info ?? 30);
 }
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** false: the hot path never answers this route (hot-path-contract.ts). */
+    hotPath?: boolean;
+  }
+}

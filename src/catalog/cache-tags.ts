@@ -10,6 +10,11 @@ import type { ProductPlacement } from './product-change.ts';
 /** Every listing without a category or brand filter: any listed product may appear in it. */
 export const ALL_LISTINGS = 'listings';
 export const CATEGORY_TREE = 'categories';
+/**
+ * Every search and suggestion answer: any change to a listed product can change which products a
+ * query finds, and in what order, so each such change invalidates them all (docs/search.md).
+ */
+export const SEARCH_RESULTS = 'search';
 
 export const productTag = (ref: string | number) => `product:${ref}`;
 export const categoryTag = (ref: string | number) => `category:${ref}`;
@@ -79,6 +84,35 @@ export function relatedScopeEntry(ref: string): CacheEntry<RelatedScope> {
   return { key: `related-scope:${ref}`, tags: [productTag(ref)], surrogateKeys: () => [] };
 }
 
+/** A search page, by every parameter after validation and normalisation. */
+export function searchEntry(parts: {
+  q: string;
+  sort: string;
+  limit: number;
+  category: string | undefined;
+  brand: string | undefined;
+  minPrice?: number | undefined;
+  maxPrice?: number | undefined;
+  inStock?: boolean | undefined;
+  attributes: string;
+  facets: readonly string[];
+  cursor?: string | undefined;
+}): CacheEntry<{ items: { id: number }[] }> {
+  const { q, sort, limit, category, brand, minPrice, maxPrice, inStock, attributes, facets, cursor } = parts;
+  const tags = [SEARCH_RESULTS, ...listingTags({ category, brand }).filter((tag) => tag !== ALL_LISTINGS)];
+  return {
+    // The query last and encoded: it may hold any character, the separator included.
+    key: `search:${sort}:${limit}:${category ?? ''}:${brand ?? ''}:${minPrice ?? ''}:${maxPrice ?? ''}:${inStock ?? ''}:${facets.join(',')}:${cursor ?? ''}:${encodeURIComponent(attributes)}:${encodeURIComponent(q)}`,
+    tags,
+    surrogateKeys: (result) => result.items.map((item) => productTag(item.id)),
+  };
+}
+
+/** Completions for what has been typed so far. */
+export function suggestEntry(q: string, limit: number): CacheEntry<unknown> {
+  return { key: `suggest:${limit}:${encodeURIComponent(q)}`, tags: [SEARCH_RESULTS], surrogateKeys: () => [] };
+}
+
 export function categoryTreeEntry(): CacheEntry<CategoryTree> {
   return { key: 'categories', tags: [CATEGORY_TREE], surrogateKeys: () => [] };
 }
@@ -89,7 +123,8 @@ export type { ProductPlacement };
 /**
  * The tags a product change invalidates: its page and related list (by id and slug), every listing it
  * appears or appeared in, every related list that can show it (those drawing from any of its
- * categories or its brand), and the category tree's counts when it entered or left a category.
+ * categories or its brand), every search answer, and the category tree's counts when it entered or
+ * left a category.
  * Another product's page is never named.
  */
 export function productChangeTags(before: ProductPlacement | null, after: ProductPlacement | null): string[] {
@@ -98,7 +133,7 @@ export function productChangeTags(before: ProductPlacement | null, after: Produc
     if (!placement) continue;
     tags.add(productTag(placement.id)).add(productTag(placement.slug));
     if (!(before?.listed || after?.listed)) continue;
-    tags.add(ALL_LISTINGS);
+    tags.add(ALL_LISTINGS).add(SEARCH_RESULTS);
     for (const category of placement.categories) {
       tags.add(categoryTag(category.id)).add(categoryTag(category.slug)).add(relatedCategoryTag(category.id));
     }

@@ -11,6 +11,15 @@ export interface SearchIndexWriteResult {
   stale: number;
 }
 
+export interface SearchIndexWriteOptions {
+  /**
+   * Also rewrite a document held at the same version (never an older one over a newer): for repairs
+   * (reconcile) and rebuilds (reindex), where the document at that version is wrong or built by an
+   * older analyzer.
+   */
+  replaceSameVersion?: boolean;
+}
+
 export interface SearchIndexWriter {
   /**
    * Applies each change only if its version is newer than the one the index holds for the product
@@ -18,7 +27,7 @@ export interface SearchIndexWriter {
    * document and a removed product stays removed. Idempotent; rejects as a whole on failure (the
    * caller retries).
    */
-  write(changes: readonly SearchDocumentChange[]): Promise<SearchIndexWriteResult>;
+  write(changes: readonly SearchDocumentChange[], options?: SearchIndexWriteOptions): Promise<SearchIndexWriteResult>;
 }
 
 /** The read side: what /products/search and /products/suggest ask an engine. */

@@ -5,7 +5,7 @@ import { canonicalRef } from '../../src/catalog/entity-ref.ts';
 
 
 describe('when a product changes, the tags it invalidates', () => {
-  it('then a price change names its page, every listing it is in (by id and slug), every related list that can show it, but not the category tree', () => {
+  it('then a price change names its page, every listing it is in (by id and slug), every related list that can show it, every search answer, but not the category tree', () => {
     const tags = productChangeTags(shorts, shorts);
     expect(new Set(tags)).toEqual(
       new Set([
@@ -21,6 +21,7 @@ describe('when a product changes, the tags it invalidates', () => {
         'related-category:10',
         'related-category:11',
         'related-brand:7',
+        'search',
       ]),
     );
   });
