@@ -34,7 +34,7 @@ end
 function done(summary, latency, requests)
   local errors = summary.errors
   io.write(string.format(
-    '{"requests":%d,"durationUs":%d,"errors":%d,"non2xx":%d,"p50":%.3f,"p975":%.3f,"p99":%.3f}\n',
+    '{"requests":%d,"durationUs":%d,"errors":%d,"non2xx":%d,"p50":%.3f,"p95":%.3f,"p975":%.3f,"p99":%.3f}\n',
     summary.requests, summary.duration, errors.connect + errors.read + errors.write + errors.timeout, errors.status,
-    latency:percentile(50) / 1000, latency:percentile(97.5) / 1000, latency:percentile(99) / 1000))
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(97.5) / 1000, latency:percentile(99) / 1000))
 end
