@@ -37,17 +37,21 @@ export interface WordGroup {
 
 /**
  * The to_tsquery text: every group must match (&), any alternative within a group (|), a synonym of
- * several words as a phrase (<->). Words are only letters and digits (queryWords), so none can be
- * read as an operator.
+ * several words as a phrase (<->). Each word is quoted, so nothing in it is read as an operator.
  */
 export function tsqueryText(groups: readonly WordGroup[]): string {
   return groups
     .map((group) => {
-      const terms = [...new Set(group.alternatives.map((words) => words.join(' <-> ')))];
-      if (group.prefix) terms.push(`${group.word}:*`);
+      const terms = [...new Set(group.alternatives.map((words) => words.map(quoteLexeme).join(' <-> ')))];
+      if (group.prefix) terms.push(`${quoteLexeme(group.word)}:*`);
       return `(${terms.join(' | ')})`;
     })
     .join(' & ');
+}
+
+/** A word as a quoted to_tsquery operand: quotes doubled, backslashes escaped. */
+export function quoteLexeme(word: string): string {
+  return `'${word.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
