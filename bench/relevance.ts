@@ -118,7 +118,7 @@ function judgedQueries(documents: readonly SearchDocument[]): JudgedQuery[] {
 }
 
 async function main(): Promise<void> {
-  const url = await prepareBenchDatabase('catalog_bench');
+  const url = await prepareBenchDatabase('catalog_bench_relevance');
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   try {
     // The read model as the indexer leaves it; documents already at their version are left alone.

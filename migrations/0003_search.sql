@@ -112,14 +112,15 @@ BEGIN
   ON CONFLICT (word) DO UPDATE SET documents = w.documents + excluded.documents;
 
   INSERT INTO search_names AS n (kind, slug, name, documents)
-  SELECT kind, slug, max(name) FILTER (WHERE delta > 0), sum(delta)::integer FROM (
+  -- The name a new document carries wins; a statement that only removes keeps the name it had.
+  SELECT kind, slug, coalesce(max(name) FILTER (WHERE delta > 0), max(name)), sum(delta)::integer FROM (
     SELECT names.*, 1 AS delta FROM unnest(new_rows) AS r, search_document_names(r.document) AS names WHERE NOT r.removed
     UNION ALL
     SELECT names.*, -1 FROM unnest(old_rows) AS r, search_document_names(r.document) AS names WHERE NOT r.removed
   ) AS change
-  GROUP BY kind, slug HAVING sum(delta) <> 0 OR bool_or(delta > 0 AND name IS NOT NULL)
+  GROUP BY kind, slug HAVING sum(delta) <> 0 OR bool_or(delta > 0)
   ORDER BY kind, slug
-  ON CONFLICT (kind, slug) DO UPDATE SET documents = n.documents + excluded.documents, name = coalesce(excluded.name, n.name);
+  ON CONFLICT (kind, slug) DO UPDATE SET documents = n.documents + excluded.documents, name = excluded.name;
 END $$;
 
 CREATE FUNCTION search_documents_inserted() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -48,15 +48,8 @@ export function searchStatement(request: SearchRequest, groups: readonly WordGro
   const values: unknown[] = [];
   const param = (value: unknown) => `$${values.push(value)}`;
 
-  const keyWords = searchKey(groups.map((group) => group.word).join(' ')).split(' ');
-  // Every run of consecutive query words: the brand names a query can hold.
-  const phrases = keyWords.flatMap((_, start) => keyWords.slice(start).map((__, length) => keyWords.slice(start, start + length + 1).join(' ')));
-  const weights = `'{${FIELD_WEIGHTS.description}, ${FIELD_WEIGHTS.categories}, ${FIELD_WEIGHTS.brand}, ${FIELD_WEIGHTS.name}}'`;
-  // ts_rank_cd normalised by document length (1: divided by 1 + log(length)).
-  const score = `(ts_rank_cd(${weights}, d.search_vector, q.query, 1)
-                  + CASE WHEN d.name_key = ${param(keyWords.join(' '))} THEN ${EXACT_NAME_BOOST} ELSE 0 END
-                  + CASE WHEN d.brand_key = ANY(${param(phrases)}::text[]) THEN ${BRAND_BOOST} ELSE 0 END)::float8`;
-  const { key, descending } = sort === 'relevance' ? { key: score, descending: true } : SORT_KEYS[sort];
+  const query = param(tsqueryText(groups));
+  const { key, descending } = sort === 'relevance' ? { key: relevanceScore(groups, param), descending: true } : SORT_KEYS[sort];
 
   const scan = ['NOT d.removed', 'd.search_vector @@ q.query'];
   if (filters.categoryPath !== undefined) scan.push(`d.category_ids @> ${param([Number(filters.categoryPath.split('.').at(-1))])}::integer[]`);
@@ -87,7 +80,7 @@ export function searchStatement(request: SearchRequest, groups: readonly WordGro
   const headline = (options: string) => `'${options}, StartSel=${MARK_START}, StopSel=${MARK_END}'`;
 
   const text = `
-    WITH q AS (SELECT to_tsquery('english', ${param(tsqueryText(groups))}) AS query),
+    WITH q AS (SELECT to_tsquery('english', ${query}) AS query),
     matched AS MATERIALIZED (
       SELECT d.product_id AS id, d.brand_id, d.price_min, d.category_ids, d.attributes, ${key} AS sort_value, ${flags.join(', ')}
         FROM search_documents d, q
@@ -111,6 +104,20 @@ export function searchStatement(request: SearchRequest, groups: readonly WordGro
       (SELECT count(*)::int FROM matched) AS matched
       ${facetColumns(request, { all, attributeOks, param })}`;
   return { text, values };
+}
+
+/**
+ * ts_rank_cd over the weighted fields, normalised by document length (1: divided by 1 + log(length)),
+ * plus a boost when the query is the product's name and when it holds the product's brand.
+ */
+function relevanceScore(groups: readonly WordGroup[], param: (value: unknown) => string): string {
+  const keyWords = searchKey(groups.map((group) => group.word).join(' ')).split(' ');
+  // Every run of consecutive query words: the brand names a query can hold.
+  const phrases = keyWords.flatMap((_, start) => keyWords.slice(start).map((__, length) => keyWords.slice(start, start + length + 1).join(' ')));
+  const weights = `'{${FIELD_WEIGHTS.description}, ${FIELD_WEIGHTS.categories}, ${FIELD_WEIGHTS.brand}, ${FIELD_WEIGHTS.name}}'`;
+  return `(ts_rank_cd(${weights}, d.search_vector, q.query, 1)
+           + CASE WHEN d.name_key = ${param(keyWords.join(' '))} THEN ${EXACT_NAME_BOOST} ELSE 0 END
+           + CASE WHEN d.brand_key = ANY(${param(phrases)}::text[]) THEN ${BRAND_BOOST} ELSE 0 END)::float8`;
 }
 
 function facetColumns(request: SearchRequest, { all, attributeOks, param }: { all: (...except: string[]) => string; attributeOks: string[]; param: (value: unknown) => string }): string {
