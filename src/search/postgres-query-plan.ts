@@ -9,7 +9,7 @@ const RARE_WORD_DOCUMENTS = 3;
 /** ...and is then widened only to spellings this many times more common. */
 const RARE_WORD_RATIO = 20;
 /** Spellings a word is widened to, at most. */
-const MAX_SPELLINGS = 3;
+const MAX_SPELLINGS = 5;
 
 /** Edits allowed for a word of this length: OpenSearch's fuzziness AUTO (0 below 3 letters, 1 up to 5, then 2). */
 export function allowedEdits(length: number): number {
@@ -93,7 +93,7 @@ export function planQuery(analyses: readonly WordAnalysis[], synonyms: Synonyms)
     }
     spelt.push(analysis.documents === 0 && nearest[0] ? nearest[0].word : analysis.word);
     const last = index === analyses.length - 1;
-    return { word: analysis.word, alternatives, prefix: last && analysis.documents === 0 && [...analysis.word].length >= 2 };
+    return { word: analysis.word, spelt: spelt.at(-1)!, alternatives, prefix: last && analysis.documents === 0 && [...analysis.word].length >= 2 };
   });
   const didYouMean = spelt.some((word, index) => word !== analyses[index]!.word) ? spelt.join(' ') : null;
   return { analyses: [...analyses], groups, didYouMean };

@@ -16,7 +16,7 @@ export interface SuggestionRow {
  */
 export function suggestStatement(words: readonly string[], limit: number): { text: string; values: unknown[] } {
   const last = words.length - 1;
-  const query = tsqueryText(words.map((word, index) => ({ word, alternatives: index === last ? [] : [[word]], prefix: index === last })));
+  const query = tsqueryText(words.map((word, index) => ({ word, spelt: word, alternatives: index === last ? [] : [[word]], prefix: index === last })));
   return {
     text: `WITH q AS (SELECT to_tsquery('simple', $1) AS query)
       (SELECT 'brand' AS kind, n.name AS text, n.slug FROM search_names n, q

@@ -30,6 +30,8 @@ export function searchKey(text: string): string {
 /** One query word and what may stand for it: itself, spellings within reach, synonyms (several words each). */
 export interface WordGroup {
   word: string;
+  /** The word as the catalogue most likely knows it: itself, or its nearest spelling when unknown. */
+  spelt: string;
   alternatives: readonly (readonly string[])[];
   /** Also match words starting with `word` (the last word, maybe still being typed). */
   prefix: boolean;
