@@ -243,7 +243,8 @@ describe('when a message cannot be applied', () => {
 
       expect(outcome).toMatchObject({ events: 3, applied: 2, deadLettered: 1 });
       for (const id of others) expect((await indexed(id))?.document?.priceMin).toBe(77_700);
-      expect(await indexed(poison)).toBeUndefined();
+      // The read model still holds the product as imported (the global setup fills it), not the new price.
+      expect((await indexed(poison))?.document?.priceMin).not.toBe(77_700);
       const [letter] = await deadLetters(String(poison));
       expect(letter?.error).toMatchObject({ reason: 'search-write-failed', message: expect.stringMatching(/refuses product/) });
       expect(JSON.parse(letter!.value.toString())).toEqual(events[0]);
@@ -320,7 +321,7 @@ describe('when a dependency is down', () => {
       stopping.abort(new Error('shutting down'));
       await rejected;
       expect(await counter(metrics, 'catalog_change_events_dead_lettered_total')).toBe(0);
-      expect(await indexed(product!.id)).toBeUndefined();
+      expect((await indexed(product!.id))?.document?.priceMin).not.toBe(66_600);
     } finally {
       await unreachable.close();
     }

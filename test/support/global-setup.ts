@@ -1,6 +1,8 @@
 // Once per test run: a fresh catalog database on the real PostgreSQL, migrated and loaded with the
 // bundled products, so every integration test reads real data.
 import { importProducts, bundledFeedFiles } from '../../src/roles/import.ts';
+import { createPostgresSearchIndex } from '../../src/search/postgres-search-index.ts';
+import { rebuildSearchIndex } from '../../src/search/search-rebuild.ts';
 import { createDatabase } from '../../src/store/database.ts';
 import { migrate } from '../../src/store/migrator.ts';
 import { CATALOG_TEMPLATE, copyDatabase, dropDatabase, recreateDatabase, silentLog, testDatabaseConfig, testDatabaseName } from './database.ts';
@@ -12,6 +14,9 @@ export async function setup(): Promise<void> {
   try {
     await migrate(database.primary, silentLog);
     await importProducts(database.primary, bundledFeedFiles);
+    // The search read model as the indexer would leave it once the import's events are applied.
+    await rebuildSearchIndex({ pool: database.primary, writer: createPostgresSearchIndex({ pool: database.primary }) });
+    await database.primary.query('ANALYZE search_documents, search_words, search_names');
   } finally {
     await database.close();
   }

@@ -1,0 +1,52 @@
+// Suggestions on the PostgreSQL engine: brands, categories and product names holding every typed
+// word, the last one as a prefix ("samsung gal" -> "Samsung Galaxy ..."), over indexed name vectors.
+import type { Suggestion } from '../catalog/search.ts';
+import { highlightPrefixes, tsqueryText } from './search-text.ts';
+
+export interface SuggestionRow {
+  kind: Suggestion['kind'];
+  text: string;
+  slug: string;
+}
+
+/**
+ * Up to `limit` of each kind. Names that start with what was typed come first, then the most carried
+ * (brands, categories) or the best rated (products); products sharing a name (sizes, colours) are
+ * suggested once.
+ */
+export function suggestStatement(words: readonly string[], limit: number): { text: string; values: unknown[] } {
+  const last = words.length - 1;
+  const query = tsqueryText(words.map((word, index) => ({ word, spelt: word, alternatives: index === last ? [] : [[word]], prefix: index === last })));
+  return {
+    text: `WITH q AS (SELECT to_tsquery('simple', $1) AS query)
+      (SELECT 'brand' AS kind, n.name AS text, n.slug FROM search_names n, q
+        WHERE n.kind = 'brand' AND n.documents > 0 AND n.name_vector @@ q.query
+        ORDER BY search_key(n.name) LIKE $2 DESC, n.documents DESC, n.slug LIMIT $3)
+      UNION ALL
+      (SELECT 'category', n.name, n.slug FROM search_names n, q
+        WHERE n.kind = 'category' AND n.documents > 0 AND n.name_vector @@ q.query
+        ORDER BY search_key(n.name) LIKE $2 DESC, n.documents DESC, n.slug LIMIT $3)
+      UNION ALL
+      (SELECT 'product', s.name, s.slug FROM (
+         SELECT DISTINCT ON (d.name_key) d.document->>'name' AS name, d.document->>'slug' AS slug, d.name_key LIKE $2 AS starts, d.rating, d.product_id
+           FROM search_documents d, q
+          WHERE NOT d.removed AND d.name_vector @@ q.query
+          ORDER BY d.name_key, d.rating DESC, d.product_id) s
+        ORDER BY s.starts DESC, s.rating DESC, s.product_id LIMIT $3)`,
+    values: [query, `${escapeLike(words.join(' '))}%`, limit],
+  };
+}
+
+/** A few brands and categories first, then products; what one kind lacks, the others fill. */
+export function suggestionsOf(rows: readonly SuggestionRow[], words: readonly string[], limit: number): Suggestion[] {
+  const of = (kind: Suggestion['kind']) => rows.filter((row) => row.kind === kind);
+  const share = Math.max(1, Math.floor(limit / 4));
+  const [brands, categories, products] = [of('brand'), of('category'), of('product')];
+  const chosen = [...brands.slice(0, share), ...categories.slice(0, share)];
+  for (const rest of [products, brands.slice(share), categories.slice(share)]) chosen.push(...rest.slice(0, Math.max(0, limit - chosen.length)));
+  return chosen.slice(0, limit).map((row) => ({ kind: row.kind, text: row.text, slug: row.slug, highlight: highlightPrefixes(row.text, words) }));
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (character) => `\\${character}`);
+}
