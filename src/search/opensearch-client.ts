@@ -26,7 +26,9 @@ interface AbortableRequest<T> extends Promise<T> {
  * or overloaded cluster into CatalogError('service-unavailable').
  */
 export async function callOpenSearch<T>(request: AbortableRequest<T>, signal?: AbortSignal): Promise<T> {
-  const abort = () => request.abort();
+  // void: abort() returns the request, a thenable; an EventTarget listener returning one has its
+  // rejection rethrown as an uncaught exception.
+  const abort = () => void request.abort();
   if (signal?.aborted) abort();
   signal?.addEventListener('abort', abort, { once: true });
   try {
