@@ -14,29 +14,33 @@ export interface RecordedRequest {
 }
 
 export type FakeAnswer = { status: number; body: unknown } | 'hang';
+type Handler = (request: RecordedRequest) => FakeAnswer | Promise<FakeAnswer>;
 
 export interface FakeOpenSearch {
   url: string;
   requests: RecordedRequest[];
   /** Answers the next requests; the last handler stays. */
-  answer(handler: (request: RecordedRequest) => FakeAnswer): void;
+  answer(handler: Handler): void;
   close(): Promise<void>;
 }
 
 export async function startFakeOpenSearch(): Promise<FakeOpenSearch> {
   const requests: RecordedRequest[] = [];
-  let handler: (request: RecordedRequest) => FakeAnswer = () => ({ status: 200, body: {} });
+  let handler: Handler = () => ({ status: 200, body: {} });
   const hanging = new Set<IncomingMessage>();
   const server: Server = createServer((incoming, response) => {
     const chunks: Buffer[] = [];
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-    incoming.on('end', () => {
+    incoming.on('end', async () => {
       const raw = Buffer.concat(chunks).toString('utf8');
       const url = new URL(incoming.url ?? '/', 'http://fake');
       const contentType = incoming.headers['content-type'];
       const request: RecordedRequest = { method: incoming.method ?? 'GET', path: url.pathname, query: url.searchParams, body: parseBody(raw), raw, contentType };
       requests.push(request);
-      const answer = handler(request);
+      // A handler that throws answers 500, so the test fails on its assertion instead of hanging.
+      const answer = await Promise.resolve()
+        .then(() => handler(request))
+        .catch((error: unknown): FakeAnswer => ({ status: 500, body: { error: { type: 'fake_handler_failed', reason: String(error) }, status: 500 } }));
       if (answer === 'hang') {
         hanging.add(incoming);
         return;
