@@ -2,7 +2,7 @@
 // contract: hits and highlights, the total and whether it is an estimate, the next page's position,
 // facets from the aggregations, and the spelling suggestion.
 import { describe, expect, it } from 'vitest';
-import { FACETS, PRICE_BUCKETS, type SearchRequest } from '../../src/catalog/search.ts';
+import { FACETS, MAX_ATTRIBUTE_FACETS, PRICE_BUCKETS, type SearchRequest } from '../../src/catalog/search.ts';
 import { parseSearchResponse } from '../../src/search/opensearch-results.ts';
 import { facetAggregations, hit, searchResponse } from '../support/opensearch-fixtures.ts';
 
@@ -90,6 +90,19 @@ describe('when aggregations come back', () => {
       { name: 'Ideal For', values: [{ value: 'Men', count: 30 }] },
       { name: 'Occasion', values: [{ value: 'Sports', count: 8 }, { value: 'Casual', count: 4 }] },
     ]);
+  });
+
+  it('then selected attributes keep their place among at most MAX_ATTRIBUTE_FACETS, pushing out the least carried others', () => {
+    const others = Array.from({ length: MAX_ATTRIBUTE_FACETS }, (_, n) => ({ key: `Other ${n}`, doc_count: 100 - n, values: { buckets: [] } }));
+    const named = (doc_count: number) => ({ doc_count: 1, nested: { doc_count, named: { doc_count, values: { buckets: [] } } } });
+    const aggregations = { attributes: { doc_count: 1, nested: { doc_count: 1, names: { buckets: others } } }, attribute_0: named(5), attribute_1: named(500) };
+    const selected = { attributes: [{ name: 'Color', values: ['Navy'] }, { name: 'Fabric', values: ['Cotton'] }] };
+    const names = parseSearchResponse(searchResponse({ aggregations }), request({ filters: selected })).facets.attributes!.map((facet) => facet.name);
+    expect(names).toHaveLength(MAX_ATTRIBUTE_FACETS);
+    expect(names[0]).toBe('Fabric');
+    expect(names).toContain('Color');
+    expect(names).not.toContain(`Other ${MAX_ATTRIBUTE_FACETS - 1}`);
+    expect(names).not.toContain(`Other ${MAX_ATTRIBUTE_FACETS - 2}`);
   });
 
   it('then only the facets asked for are in the result, and a missing aggregation is an empty facet', () => {
