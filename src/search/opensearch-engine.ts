@@ -22,6 +22,8 @@ export interface OpenSearchEngineOptions {
 }
 
 export const DEFAULT_TRACK_TOTAL_HITS_UP_TO = 10_000;
+/** Longer queries are not relaxed: n counts per try, and a shopper typing this much wants those words. */
+export const MAX_WORDS_TO_RELAX = 10;
 /** Pairs of words are tried only for queries this short: n(n-1)/2 counts in one _msearch. */
 export const MAX_WORDS_FOR_PAIRS = 8;
 
@@ -66,7 +68,7 @@ export function createOpenSearchEngine({ client, index, trackTotalHitsUpTo = DEF
     async search(request: SearchRequest, signal?: AbortSignal): Promise<EngineSearchResult> {
       const result = await searchOnce(request, signal);
       const words = request.q.split(' ');
-      if (result.total.value > 0 || words.length < 2) return result;
+      if (result.total.value > 0 || words.length < 2 || words.length > MAX_WORDS_TO_RELAX) return result;
       const relaxed = await relax(words, request, signal);
       if (relaxed === null) return result;
       const query = relaxed.kept.join(' ');

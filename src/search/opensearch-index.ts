@@ -10,6 +10,9 @@ import { callOpenSearch } from './opensearch-client.ts';
 /** The synonyms both engines read unless SEARCH_SYNONYMS_FILE names another file. */
 export const DEFAULT_SYNONYMS_FILE = fileURLToPath(new URL('./synonyms.txt', import.meta.url));
 
+/** The longest word prefix indexed for suggestions. */
+export const MAX_PREFIX_LENGTH = 20;
+
 /** Separates the parts of the keyword values facets and suggestions aggregate on (never in a name: control characters are refused). */
 export const KEY_SEPARATOR = '\u001f';
 
@@ -68,7 +71,9 @@ export function indexDefinition({ synonyms, shards = 1, replicas = 1 }: IndexDef
           // Parsed by the filters before it in catalog_text_search, so the rules are folded and
           // stemmed like the words they meet ("tshirts" -> "tshirt" -> "t shirt", "tee").
           catalog_synonyms: { type: 'synonym_graph', synonyms: [...synonyms] },
-          catalog_edge_ngrams: { type: 'edge_ngram', min_gram: 1, max_gram: 20 },
+          catalog_edge_ngrams: { type: 'edge_ngram', min_gram: 1, max_gram: MAX_PREFIX_LENGTH },
+          // A typed word longer than the longest indexed prefix still finds the words it starts.
+          catalog_prefix_truncate: { type: 'truncate', length: MAX_PREFIX_LENGTH },
           catalog_shingles: { type: 'shingle', min_shingle_size: 2, max_shingle_size: 3 },
         },
         analyzer: {
@@ -80,7 +85,7 @@ export function indexDefinition({ synonyms, shards = 1, replicas = 1 }: IndexDef
             filter: ['lowercase', 'asciifolding', 'catalog_possessive', 'catalog_stemmer', 'catalog_synonyms'],
           },
           catalog_prefix: { type: 'custom', tokenizer: 'standard', filter: ['lowercase', 'asciifolding', 'catalog_edge_ngrams'] },
-          catalog_prefix_search: { type: 'custom', tokenizer: 'standard', filter: ['lowercase', 'asciifolding'] },
+          catalog_prefix_search: { type: 'custom', tokenizer: 'standard', filter: ['lowercase', 'asciifolding', 'catalog_prefix_truncate'] },
           catalog_spelling: { type: 'custom', tokenizer: 'standard', filter: ['lowercase', 'asciifolding', 'catalog_shingles'] },
         },
       },

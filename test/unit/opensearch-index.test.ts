@@ -55,7 +55,8 @@ describe('when the index is defined', () => {
 
   it('then prefixes are edge n-grams at index time only, and spelling shingles of two and three words', () => {
     expect(analysis.analyzer.catalog_prefix.filter).toContain('catalog_edge_ngrams');
-    expect(analysis.analyzer.catalog_prefix_search.filter).not.toContain('catalog_edge_ngrams');
+    expect(analysis.analyzer.catalog_prefix_search.filter).toEqual(['lowercase', 'asciifolding', 'catalog_prefix_truncate']);
+    expect(analysis.filter.catalog_prefix_truncate.length).toBe(analysis.filter.catalog_edge_ngrams.max_gram);
     expect(analysis.filter.catalog_edge_ngrams).toMatchObject({ type: 'edge_ngram', min_gram: 1 });
     expect(analysis.filter.catalog_shingles).toEqual({ type: 'shingle', min_shingle_size: 2, max_shingle_size: 3 });
   });

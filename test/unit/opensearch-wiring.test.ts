@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogError } from '../../src/catalog/catalog-error.ts';
 import { FACETS, type SearchRequest } from '../../src/catalog/search.ts';
 import { createOpenSearchClient } from '../../src/search/opensearch-client.ts';
-import { createOpenSearchEngine } from '../../src/search/opensearch-engine.ts';
+import { createOpenSearchEngine, MAX_WORDS_TO_RELAX } from '../../src/search/opensearch-engine.ts';
 import { ensureOpenSearchIndex } from '../../src/search/opensearch-index.ts';
 import { createOpenSearchIndexedVersions } from '../../src/search/opensearch-versions.ts';
 import { createOpenSearchIndexWriter } from '../../src/search/opensearch-writer.ts';
@@ -92,6 +92,17 @@ describe('when the engine searches', () => {
     const result = await engine().search(request('shoez'));
     expect(fake.requests).toHaveLength(1);
     expect(result).toMatchObject({ items: [], relaxed: null, didYouMean: 'shoe', total: { value: 0, estimate: false } });
+  });
+
+  it('then a query of more than MAX_WORDS_TO_RELAX words is not relaxed', async () => {
+    fake.answer(() => ({ status: 200, body: searchResponse({}) }));
+    const words = Array.from({ length: MAX_WORDS_TO_RELAX + 1 }, (_, n) => `word${n}`).join(' ');
+    expect((await engine().search(request(words))).relaxed).toBeNull();
+    expect(fake.requests).toHaveLength(1);
+    fake.requests.length = 0;
+    fake.answer((sent) => ({ status: 200, body: sent.path === '/_msearch' ? msearchResponse(Array(MAX_WORDS_TO_RELAX).fill(1)) : searchResponse({}) }));
+    await engine().search(request(words.split(' ').slice(1).join(' ')));
+    expect(fake.requests.map((sent) => sent.path)).toContain('/_msearch');
   });
 
   it('then suggest sends one _search and answers completions', async () => {
