@@ -42,7 +42,18 @@ export function matchQuery(q: string): Query {
       must: [everyWord(q)],
       should: [
         { multi_match: { query: q, type: 'best_fields', fields: [...FIELD_BOOSTS], tie_breaker: 0.3 } },
-        { multi_match: { query: q, type: 'best_fields', fields: [...FIELD_BOOSTS], tie_breaker: 0.3, fuzziness: 'AUTO', prefix_length: 1, boost: 0.3 } },
+        {
+          multi_match: {
+            query: q,
+            type: 'best_fields',
+            fields: [...FIELD_BOOSTS],
+            tie_breaker: 0.3,
+            fuzziness: 'AUTO',
+            prefix_length: 1,
+            auto_generate_synonyms_phrase_query: false,
+            boost: 0.3,
+          },
+        },
         { match_phrase: { name: { query: q, slop: 2, boost: 2 } } },
       ],
     },

@@ -108,9 +108,10 @@ export function parseFacets(aggregations: NonNullable<SearchResponseBody['aggreg
     });
   }
   if (asked.has('price')) {
-    // The range aggregation answers one bucket per range asked, in order, empty ones too.
-    const buckets = dig<Terms>(aggregations.price, 'values')?.buckets ?? [];
-    facets.price = PRICE_BUCKETS.map(([from, to], index) => ({ from, to, count: buckets[index]?.doc_count ?? 0 }));
+    // The range aggregation answers one bucket per range asked, empty ones too; matched by `from`
+    // rather than position, whatever order they come in.
+    const buckets = dig<{ buckets?: (Bucket & { from?: number })[] }>(aggregations.price, 'values')?.buckets ?? [];
+    facets.price = PRICE_BUCKETS.map(([from, to]) => ({ from, to, count: buckets.find((bucket) => (bucket.from ?? 0) === from)?.doc_count ?? 0 }));
   }
   if (asked.has('attributes')) facets.attributes = attributeFacets(aggregations, request);
   return facets;

@@ -19,8 +19,9 @@ export function suggestBody(q: string, limit: number): Query {
       bool: {
         filter: [listed],
         must: [{ match: { 'name.prefix': { query: q, operator: 'and' } } }],
-        // A name that starts with the typed words, in order, first.
-        should: [{ match_phrase_prefix: { name: { query: q } } }],
+        // Names holding the typed words in order, one after the other, first: on the edge n-grams a
+        // phrase is a phrase of prefixes ("men sh" ranks "Men Shirt" above "Shirt for Men").
+        should: [{ match_phrase: { 'name.prefix': { query: q } } }],
       },
     },
     sort: [{ _score: { order: 'desc' } }, { rating: { order: 'desc', missing: 0 } }, { id: { order: 'asc' } }],

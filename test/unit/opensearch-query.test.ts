@@ -31,7 +31,8 @@ describe('when a query is searched', () => {
     const [exact, fuzzy, phrase] = query.must[0].bool.should;
     expect(exact.multi_match).toMatchObject({ query: 'nike running shoe', fields: ['name^4', 'brand.name^3', 'categories.name^2', 'description^1'] });
     expect(exact.multi_match.fuzziness).toBeUndefined();
-    expect(fuzzy.multi_match).toMatchObject({ fuzziness: 'AUTO', boost: 0.3 });
+    // A multi-word synonym must not become a phrase query where fuzziness applies.
+    expect(fuzzy.multi_match).toMatchObject({ fuzziness: 'AUTO', boost: 0.3, auto_generate_synonyms_phrase_query: false });
     expect(phrase).toEqual({ match_phrase: { name: { query: 'nike running shoe', slop: 2, boost: 2 } } });
   });
 

@@ -84,6 +84,12 @@ describe('when aggregations come back', () => {
     expect(facets.price).toEqual(PRICE_BUCKETS.map(([from, to], index) => ({ from, to, count: [2, 0, 9, 20, 0, 0, 0][index] })));
   });
 
+  it('then price buckets are matched by their lower bound, whatever order they come in', () => {
+    const reversed = { price: { doc_count: 31, values: { buckets: [...facetAggregations.price.values.buckets].reverse() } } };
+    const counts = parseSearchResponse(searchResponse({ aggregations: reversed }), request({ facets: ['price'] })).facets.price!.map((bucket) => bucket.count);
+    expect(counts).toEqual([2, 0, 9, 20, 0, 0, 0]);
+  });
+
   it('then a selected attribute comes with its own counts, and the others by how many products carry them', () => {
     expect(facets.attributes).toEqual([
       { name: 'Color', values: [{ value: 'Navy', count: 21 }, { value: 'Black', count: 12 }] },

@@ -13,6 +13,7 @@ describe('when completions are asked for', () => {
     expect(body.size).toBe(8);
     expect(body.query.bool.filter).toEqual([{ term: { removed: false } }]);
     expect(body.query.bool.must).toEqual([{ match: { 'name.prefix': { query: 'Men Sh', operator: 'and' } } }]);
+    expect(body.query.bool.should).toEqual([{ match_phrase: { 'name.prefix': { query: 'Men Sh' } } }]);
   });
 
   it('then brands and categories are aggregated over every listed product, not only the matching names', () => {
