@@ -16,6 +16,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# Not TypeScript, so tsc leaves it behind; both search engines read it beside their compiled code.
+COPY src/search/synonyms.txt ./dist/search/synonyms.txt
 COPY migrations ./migrations
 COPY data ./data
 USER node
