@@ -31,6 +31,10 @@ const expectedPaths: Record<string, string[]> = {
 };
 // A brand shelf ("Numero Uno T-Shirts") is still not a category: this product does not move.
 const UNMOVED = '32893d6bf77c1f54ebaf05b21d9f5350';
+// A brand shelf the old rule kept (it took "Teen" for an audience): the product moves up to T-Shirts
+// and leaves the shelf empty.
+const TEEN_TEES = '1979f445c53e454a356bdc97ffaa6c54';
+const TEEN_TEES_SHELF = ['Clothing', "Men's Clothing", 'T-Shirts', 'Teen Tees T-Shirts'];
 
 let database: { name: string; url: string };
 let pool: Database;
@@ -47,7 +51,7 @@ async function categoryPaths(): Promise<Map<string, { id: number; path: string[]
   const { rows } = await pool.primary.query<{ id: string; external_id: string; path: string[] }>(
     `SELECT p.id, p.external_id, (SELECT array_agg(c.name ORDER BY nlevel(c.path)) FROM categories c WHERE c.path @> p.category_path) AS path
        FROM products p WHERE p.external_id = ANY($1)`,
-    [[...Object.keys(expectedPaths), UNMOVED]],
+    [[...Object.keys(expectedPaths), UNMOVED, TEEN_TEES]],
   );
   return new Map(rows.map((row) => [row.external_id, { id: Number(row.id), path: row.path }]));
 }
@@ -56,15 +60,18 @@ async function categoryTree(): Promise<CategoryNode[]> {
   return buildCategoryTree(await createProductRepository({ pool: pool.primary }).listCategories());
 }
 
-function countAt(tree: readonly CategoryNode[], path: readonly string[]): number {
-  let nodes = tree;
+/** The node at this path of names, if the tree shows it. */
+function nodeAt(tree: readonly CategoryNode[], path: readonly string[]): CategoryNode | undefined {
   let node: CategoryNode | undefined;
   for (const name of path) {
-    node = nodes.find((candidate) => candidate.name === name);
-    if (!node) return 0;
-    nodes = node.children;
+    node = (node ? node.children : tree).find((candidate) => candidate.name === name);
+    if (!node) return undefined;
   }
-  return node?.productCount ?? 0;
+  return node;
+}
+
+function countAt(tree: readonly CategoryNode[], path: readonly string[]): number {
+  return nodeAt(tree, path)?.productCount ?? 0;
 }
 
 describe('when products imported under the old rule are imported again', () => {
@@ -72,6 +79,7 @@ describe('when products imported under the old rule are imported again', () => {
     // The products as the old rule filed them: cut off at the real sub-category.
     const { products } = await readFlipkartFeed(fixtures);
     const oldDrafts = products.map((draft) => {
+      if (draft.externalId === TEEN_TEES) return { ...draft, categoryPath: TEEN_TEES_SHELF };
       const cut = draft.categoryPath.findIndex((level) => REAL_SHELVES.includes(level));
       return cut < 0 ? draft : { ...draft, categoryPath: draft.categoryPath.slice(0, cut) };
     });
@@ -80,27 +88,30 @@ describe('when products imported under the old rule are imported again', () => {
     expect(before.get('7f7036a6d550aaa89d34c77bd39a5e48')?.path).toEqual(['Furniture']);
     expect(before.get('0b72c6421a1a29f2cd0ee24e4efcc5ae')?.path).toEqual(['Tools & Hardware', 'Tools']);
     const treeBefore = await categoryTree();
+    expect(countAt(treeBefore, TEEN_TEES_SHELF)).toBe(1);
     const { rows: outbox } = await pool.primary.query<{ id: string }>('SELECT coalesce(max(id), 0)::text AS id FROM product_changes');
 
     const report = await importProducts(pool.primary, fixtures);
 
     expect(report.skipped).toEqual([]);
-    expect(report.products).toEqual({ inserted: 0, updated: Object.keys(expectedPaths).length, unchanged: 1 });
+    expect(report.products).toEqual({ inserted: 0, updated: Object.keys(expectedPaths).length + 1, unchanged: 1 });
     const after = await categoryPaths();
     for (const [externalId, path] of Object.entries(expectedPaths)) expect([externalId, after.get(externalId)?.path]).toEqual([externalId, path]);
     expect(after.get(UNMOVED)?.path).toEqual(['Clothing', "Men's Clothing", 'T-Shirts']);
+    expect(after.get(TEEN_TEES)?.path).toEqual(TEEN_TEES_SHELF.slice(0, -1));
 
     const events = await committedChanges(pool.primary, Number(outbox[0]?.id));
     expect(events.map((event) => event.productId).sort((a, b) => a - b)).toEqual(
-      Object.keys(expectedPaths)
+      [...Object.keys(expectedPaths), TEEN_TEES]
         .map((externalId) => after.get(externalId)?.id)
         .sort((a, b) => (a ?? 0) - (b ?? 0)),
     );
     for (const event of events) {
       expect(event).toMatchObject({ kind: 'updated', changed: ['category'], actor: 'import' });
-      // The new placement is the old one plus the sub-categories below it: caches and the index drop the old, add the new.
-      expect(event.after.categories.length).toBeGreaterThan(event.before?.categories.length ?? Infinity);
-      expect(event.after.categories.slice(0, event.before?.categories.length)).toEqual(event.before?.categories);
+      // The placements differ (caches and the index drop the old, add the new); one holds the other as its ancestors.
+      const [shorter, longer] = [event.before?.categories ?? [], event.after.categories].sort((a, b) => a.length - b.length);
+      expect(longer?.length).toBeGreaterThan(shorter?.length ?? Infinity);
+      expect(longer?.slice(0, shorter?.length)).toEqual(shorter);
     }
     const sofaBed = events.find((event) => event.productId === after.get('7f7036a6d550aaa89d34c77bd39a5e48')?.id);
     expect(sofaBed?.before?.categories.map((category) => category.slug)).toEqual(['furniture']);
@@ -119,5 +130,10 @@ describe('when products imported under the old rule are imported again', () => {
       expect([path, countAt(treeAfter, path) - countAt(treeBefore, path)]).toEqual([path, gained]);
     }
     expect(countAt(treeAfter, ['Furniture'])).toBe(countAt(treeBefore, ['Furniture']));
+    // The emptied brand shelf is no longer shown (categories are never deleted); its parent keeps the product.
+    expect(nodeAt(treeAfter, TEEN_TEES_SHELF)).toBeUndefined();
+    expect(countAt(treeAfter, TEEN_TEES_SHELF.slice(0, -1))).toBe(countAt(treeBefore, TEEN_TEES_SHELF.slice(0, -1)));
+    const { rows: shelves } = await pool.primary.query('SELECT 1 FROM categories WHERE name = $1', [TEEN_TEES_SHELF.at(-1)]);
+    expect(shelves).toHaveLength(1);
   });
 });
