@@ -28,7 +28,12 @@ export interface CategoryRow {
   ownProducts: number;
 }
 
-/** Rows in any order to a tree sorted by name, with counts rolled up from the leaves. */
+/**
+ * Rows in any order to a tree sorted by name, with counts rolled up from the leaves. A branch without
+ * a listed product is left out: a shopper would only find an empty listing there. Such a category is
+ * not deleted (a re-import may empty it, drafts may fill it later, old links and change events name
+ * it): its listing still answers, and it is shown again once it holds a listed product.
+ */
 export function buildCategoryTree(rows: readonly CategoryRow[]): CategoryNode[] {
   const nodes = new Map<number, CategoryNode>(
     rows.map((row) => [row.id, { id: row.id, slug: row.slug, name: row.name, productCount: 0, children: [] }]),
@@ -45,10 +50,10 @@ export function buildCategoryTree(rows: readonly CategoryRow[]): CategoryNode[] 
       (nodes.get(id) as CategoryNode).productCount += row.ownProducts;
     }
   }
-  const sort = (list: CategoryNode[]): CategoryNode[] => {
-    list.sort((a, b) => a.name.localeCompare(b.name));
-    list.forEach((node) => sort(node.children));
-    return list;
+  const shown = (list: CategoryNode[]): CategoryNode[] => {
+    const kept = list.filter((node) => node.productCount > 0).sort((a, b) => a.name.localeCompare(b.name));
+    for (const node of kept) node.children = shown(node.children);
+    return kept;
   };
-  return sort(roots);
+  return shown(roots);
 }

@@ -19,8 +19,6 @@ const CURRENCY = 'INR';
 const MAX_CATEGORY_DEPTH = 6;
 const MAX_NAME_LENGTH = 500;
 const NO_RATING = 'No rating available';
-// "Women's Footwear" under "Footwear" is a real category; "Prithish Coffee Mugs" under "Coffee Mugs" is a brand.
-const AUDIENCE = /^(men|women|boys|girls|kids|baby|babies|infants?|unisex|teens?)'?s?'? /;
 
 type FeedFields = Partial<Omit<ProductDraft, 'externalId' | 'slug' | 'variants' | 'status'>> & {
   externalId: string;
@@ -46,29 +44,25 @@ export async function readFlipkartFeed(files: readonly string[]): Promise<FeedRe
       throw new Error(`cannot read feed file ${file}: ${error.code ?? error.message}`);
     });
   }
+  // Whether a shelf such as "Pet Furniture" is a category depends on every product filed there, so
+  // the trees are read once before the products are.
+  const census = new CategoryShelfCensus();
+  for (const file of files) {
+    for await (const { record } of readRecords(file, () => undefined)) census.add(record.product_category_tree, record.product_name, record.brand);
+  }
+  const sharedShelves = census.sharedShelves();
   for (const file of files) {
     const name = path.basename(file);
     const fileProblems: RowProblem[] = [];
-    const parser = createReadStream(file).pipe(
-      parse({
-        columns: true,
-        info: true,
-        raw: true,
-        bom: true,
-        relax_quotes: true,
-        skip_records_with_error: true,
-        on_skip: (error) => {
-          rows += 1;
-          fileProblems.push({ file: name, line: error?.lines ?? 0, reason: error?.message ?? 'unreadable row' });
-          return undefined;
-        },
-      }),
-    );
-    for await (const { record, info, raw } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number }; raw: string }>) {
+    const records = readRecords(file, (line, reason) => {
+      rows += 1;
+      fileProblems.push({ file: name, line, reason });
+    });
+    for await (const { record, info, raw } of records) {
       // info.lines is where the record ends; quoted fields may span lines before it.
       const line = info.lines - (raw.replace(/\r?\n$/, '').match(/\n/g)?.length ?? 0);
       rows += 1;
-      const fields = parseFlipkartRecord(record);
+      const fields = parseFlipkartRecord(record, sharedShelves);
       if (typeof fields === 'string') {
         fileProblems.push({ file: name, line, reason: fields });
         continue;
@@ -83,8 +77,31 @@ export async function readFlipkartFeed(files: readonly string[]): Promise<FeedRe
   return { products, problems, rows };
 }
 
-/** One CSV record to the fields it carries, or the reason it is malformed. */
-export function parseFlipkartRecord(record: Record<string, string | undefined>): FeedFields | string {
+function readRecords(
+  file: string,
+  onUnreadable: (line: number, reason: string) => void,
+): AsyncIterable<{ record: Record<string, string>; info: { lines: number }; raw: string }> {
+  return createReadStream(file).pipe(
+    parse({
+      columns: true,
+      info: true,
+      raw: true,
+      bom: true,
+      relax_quotes: true,
+      skip_records_with_error: true,
+      on_skip: (error) => {
+        onUnreadable(error?.lines ?? 0, error?.message ?? 'unreadable row');
+        return undefined;
+      },
+    }),
+  );
+}
+
+/**
+ * One CSV record to the fields it carries, or the reason it is malformed. `sharedShelves` are the
+ * feed's shelves that hold other brands' products too (CategoryShelfCensus).
+ */
+export function parseFlipkartRecord(record: Record<string, string | undefined>, sharedShelves?: ReadonlySet<string>): FeedFields | string {
   const externalId = record.uniq_id?.trim() ?? '';
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(externalId)) return 'uniq_id is missing or not an id';
   const fields: FeedFields = { externalId };
@@ -98,7 +115,7 @@ export function parseFlipkartRecord(record: Record<string, string | undefined>):
   if ('brand' in record) fields.brand = record.brand?.trim() || null;
   if ('pid' in record) fields.sku = record.pid?.trim() || externalId;
   if ('product_category_tree' in record) {
-    const levels = parseCategoryTree(record.product_category_tree ?? '', fields.name ?? '', fields.brand ?? null);
+    const levels = parseCategoryTree(record.product_category_tree ?? '', fields.name ?? '', fields.brand ?? null, sharedShelves);
     if (levels === undefined) return 'product_category_tree is not a ["A >> B"] list';
     fields.categoryPath = levels;
   }
@@ -132,29 +149,76 @@ export function parseFlipkartRecord(record: Record<string, string | undefined>):
 
 /**
  * `["Clothing >> Women's Clothing >> Shorts >> Alisha Shorts >> Alisha Solid Shorts"]` to the real
- * category levels: the tree ends in brand sub-categories ("Alisha Shorts") and the product's own
- * name, sometimes cut short with "...", and those are not categories a shopper browses.
+ * category levels: the tree ends in brand shelves ("Alisha Shorts") and the product's own name,
+ * sometimes cut short with "...", and those are not categories a shopper browses. A shelf in
+ * `sharedShelves` holds other brands' products as well, so it is a category whatever its name.
  */
-export function parseCategoryTree(tree: string, productName: string, brand: string | null): string[] | undefined {
-  const match = /^\s*\[\s*"(.*)"\s*\]\s*$/s.exec(tree);
-  if (!match?.[1]) return tree.trim() === '' ? [] : undefined;
-  const levels = match[1].split('>>').map((level) => level.replace(/\s+/g, ' ').trim());
-  const name = productName.toLowerCase();
-  const brandPrefix = brand ? `${brand.toLowerCase()} ` : undefined;
+export function parseCategoryTree(tree: string, productName: string, brand: string | null, sharedShelves?: ReadonlySet<string>): string[] | undefined {
+  const levels = splitCategoryTree(tree);
+  if (levels === undefined) return undefined;
   const kept: string[] = [];
   for (const level of levels) {
-    const lower = level.toLowerCase();
-    const parent = kept.at(-1)?.toLowerCase();
-    const isLeafOrBrand =
-      level === '' ||
-      level.endsWith('...') ||
-      name.startsWith(lower) ||
-      (brandPrefix !== undefined && lower.startsWith(brandPrefix)) ||
-      (parent !== undefined && lower.endsWith(` ${parent}`) && !AUDIENCE.test(lower));
-    if (isLeafOrBrand || kept.length === MAX_CATEGORY_DEPTH) break;
+    if (kept.length === MAX_CATEGORY_DEPTH || level === '' || level.endsWith('...')) break;
+    if (namesProduct(level, productName)) break;
+    const shelf = brandShelf(kept, level);
+    if (shelf && namesBrand(shelf.qualifier, productName, brand) && !sharedShelves?.has(shelf.key)) break;
+    if (!shelf && brand && level.toLowerCase().startsWith(`${brand.toLowerCase()} `)) break;
     kept.push(level);
   }
   return kept;
+}
+
+/**
+ * Counts, for each shelf of the feed ("Pet Furniture" under "Furniture"), whether its qualifier
+ * names the brand of every product filed there. A brand's shelf only ever holds that brand's
+ * products; "Pet Furniture" also holds "Petshop7" beds, so "Pet Club51" beds are not a brand shelf.
+ */
+export class CategoryShelfCensus {
+  readonly #shared = new Set<string>();
+
+  add(tree: string | undefined, productName: string | undefined, brand: string | undefined): void {
+    const levels = splitCategoryTree(tree ?? '');
+    const name = productName?.replace(/\s+/g, ' ').trim() ?? '';
+    for (let depth = 1; levels !== undefined && depth < levels.length; depth += 1) {
+      const shelf = brandShelf(levels.slice(0, depth), levels[depth] as string);
+      if (shelf && !namesBrand(shelf.qualifier, name, brand?.trim() || null) && !namesProduct(levels[depth] as string, name)) this.#shared.add(shelf.key);
+    }
+  }
+
+  sharedShelves(): ReadonlySet<string> {
+    return this.#shared;
+  }
+}
+
+function splitCategoryTree(tree: string): string[] | undefined {
+  const match = /^\s*\[\s*"(.*)"\s*\]\s*$/s.exec(tree);
+  if (!match?.[1]) return tree.trim() === '' ? [] : undefined;
+  return match[1].split('>>').map((level) => level.replace(/\s+/g, ' ').trim());
+}
+
+function namesProduct(level: string, productName: string): boolean {
+  return productName.toLowerCase().startsWith(level.toLowerCase());
+}
+
+/**
+ * A level spelled as its parent with a qualifier in front ("Gardening Tools" under "Tools"), keyed by
+ * its whole path. The qualifier is either a sub-category or a brand ("Numero Uno T-Shirts").
+ */
+function brandShelf(parents: readonly string[], level: string): { qualifier: string; key: string } | undefined {
+  const parent = parents.at(-1)?.toLowerCase();
+  const lower = level.toLowerCase();
+  if (parent === undefined || !lower.endsWith(` ${parent}`)) return undefined;
+  return { qualifier: lower.slice(0, -parent.length - 1), key: [...parents, level].join(' >> ').toLowerCase() };
+}
+
+/**
+ * Whether a shelf's qualifier is the product's brand: the brand column, or how the name begins. The
+ * column alone is not enough, it is often empty or a colour ("Pink" for S4S bras), and a qualifier
+ * neither is a real sub-category: "Gardening Tools" for Futaba seeds, "Formal Shirts" for Fashion Tree.
+ */
+function namesBrand(qualifier: string, productName: string, brand: string | null): boolean {
+  const brandName = brand?.toLowerCase();
+  return (brandName !== undefined && (qualifier === brandName || qualifier.startsWith(`${brandName} `))) || productName.toLowerCase().startsWith(`${qualifier} `);
 }
 
 /** Whole or decimal rupees to paise; empty is null (no price); anything else is undefined (malformed). */

@@ -92,6 +92,11 @@ describe('when a product is created', () => {
 describe('when a product is replaced', () => {
   it('then fields and the variant set are replaced, and one event names what changed with the old placement', async () => {
     const before = await product(2);
+    // The sofa bed sits under Furniture > Living Room Furniture: its placement names every ancestor.
+    const { rows: oldCategories } = await pool().query<{ id: number; slug: string }>(
+      `SELECT c.id, c.slug FROM categories c WHERE c.path @> (SELECT category_path FROM products WHERE id = 2) ORDER BY nlevel(c.path)`,
+    );
+    expect(oldCategories.at(-1)).toEqual({ id: before.category.id, slug: before.category.slug });
     const mark = await lastChangeId(pool());
     const response = await admin(
       'PUT',
@@ -124,7 +129,7 @@ describe('when a product is replaced', () => {
       rating: before.rating !== null,
     };
     expect(events[0]?.changed).toEqual(['name', ...Object.keys(cleared).filter((field) => cleared[field as keyof typeof cleared]), 'variants']);
-    expect(events[0]?.before).toEqual(placement(before, [{ id: before.category.id, slug: before.category.slug }]));
+    expect(events[0]?.before).toEqual(placement(before, oldCategories));
     expect(events[0]?.after).toEqual(placement(after, [FOOTWEAR]));
   });
 

@@ -260,8 +260,9 @@ describe('when a message cannot be applied', () => {
     // Fixed: the replay puts it back in the outbox as the event it was, and marks it replayed.
     const report = await replayPostgresDeadLetters(pool);
     expect(report.replayed).toBe(1);
+    // By the column, not the text alias: as text, "8" sorts after "20012".
     const { rows } = await pool.query<{ id: string; event: object; committed_at: Date }>(
-      'SELECT id::text, event, committed_at FROM product_changes WHERE product_id = $1 ORDER BY id DESC LIMIT 1',
+      'SELECT id::text, event, committed_at FROM product_changes WHERE product_id = $1 ORDER BY product_changes.id DESC LIMIT 1',
       [poison],
     );
     const { eventId: _eventId, committedAt: _committedAt, ...body } = events[0]!;

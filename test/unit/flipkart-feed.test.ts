@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCategoryTree, parseFlipkartRecord, parseSpecifications } from '../../src/feeds/flipkart-feed.ts';
+import { CategoryShelfCensus, parseCategoryTree, parseFlipkartRecord, parseSpecifications } from '../../src/feeds/flipkart-feed.ts';
 import { slugify } from '../../src/catalog/slug.ts';
 
 describe('when a Flipkart category tree is read', () => {
@@ -14,6 +14,67 @@ describe('when a Flipkart category tree is read', () => {
     expect(parseCategoryTree(`["Kitchen & Dining >> Coffee Mugs >> Prithish Coffee Mugs"]`, 'Prithish Virgo Ceramic Mug', null)).toEqual([
       'Kitchen & Dining',
       'Coffee Mugs',
+    ]);
+  });
+
+  // Real rows of data/flipkart-products/products_20k.csv: a qualifier in front of the parent's name
+  // that is neither the brand nor how the product's name begins makes a real sub-category.
+  it.each([
+    [
+      `["Tools & Hardware >> Tools >> Gardening Tools >> Plant Seeds >> Fruit Seeds >> Futaba Fruit Seeds >> Futaba Dragon Eye Fruit Seed (10 per packet)"]`,
+      'Futaba Dragon Eye Fruit Seed',
+      'Futaba',
+      ['Tools & Hardware', 'Tools', 'Gardening Tools', 'Plant Seeds', 'Fruit Seeds'],
+    ],
+    [
+      `["Clothing >> Men's Clothing >> Shirts >> Formal Shirts >> Fashion Tree Formal Shirts"]`,
+      "Fashion Tree Men's Solid Formal Shirt",
+      'Slim',
+      ['Clothing', "Men's Clothing", 'Shirts', 'Formal Shirts'],
+    ],
+    [
+      `["Clothing >> Men's Clothing >> Shirts >> Casual & Party Wear Shirts >> Discountgod Casual & Party Wear Shirts"]`,
+      "Discountgod Men's Checkered Casual Shirt",
+      'Slim',
+      ['Clothing', "Men's Clothing", 'Shirts', 'Casual & Party Wear Shirts'],
+    ],
+    [`["Furniture >> Pet Furniture"]`, 'Petshop7 PS7BED000409 S Pet Bed', 'Petshop7', ['Furniture', 'Pet Furniture']],
+    [`["Bags, Wallets & Belts >> Bags >> Hand Bags >> Alessia74 Hand Bags"]`, 'Alessia74 Hand-held Bag', null, ['Bags, Wallets & Belts', 'Bags', 'Hand Bags']],
+    [`["Watches >> Wrist Watches >> Cobra Paris Wrist Watches"]`, 'Cobra Paris CO6394A1 Analog Watch - For Men, Boys', null, ['Watches', 'Wrist Watches']],
+    [
+      `["Furniture >> Living Room Furniture >> Sofa Beds & Futons >> FabHomeDecor Fabric Double Sofa Bed (Finish Colo..."]`,
+      'FabHomeDecor Fabric Double Sofa Bed',
+      'FabHomeDecor',
+      ['Furniture', 'Living Room Furniture', 'Sofa Beds & Futons'],
+    ],
+  ])('then a real sub-category named like its parent is kept: %s', (tree, name, brand, path) => {
+    expect(parseCategoryTree(tree, name, brand)).toEqual(path);
+  });
+
+  // The brand column is often empty or wrong ("Pink" for S4S), so the name's beginning names the brand too.
+  it.each([
+    [`["Clothing >> Women's Clothing >> Lingerie, Sleep & Swimwear >> Bras >> S4S Bras"]`, "S4S Stylish Women's Push-up Bra", 'Pink', 'Bras'],
+    [`["Clothing >> Men's Clothing >> T-Shirts >> Numero Uno T-Shirts"]`, "Numero Uno Striped Men's Polo Neck T-Shirt", null, 'T-Shirts'],
+    [`["Clothing >> Men's Clothing >> T-Shirts >> Teen Tees T-Shirts"]`, "Teen Tees Graphic Print Men's Round Neck T-Shirt", null, 'T-Shirts'],
+    [`["Clothing >> Kids' Clothing >> Girls Wear >> Dresses & Skirts >> Dresses >> Kids On Board Dresses"]`, "Kids On Board Girl's Gathered Dress", null, 'Dresses'],
+    [`["Furniture >> Pet Furniture"]`, 'Pet Club51 PC232 M Pet Bed', 'Multicolor', 'Furniture'],
+  ])('then a brand shelf is dropped: %s', (tree, name, brand, leaf) => {
+    expect(parseCategoryTree(tree, name, brand)?.at(-1)).toBe(leaf);
+  });
+
+  it('then a shelf that also holds other brands\' products is a category even when its qualifier begins the name', () => {
+    const census = new CategoryShelfCensus();
+    census.add(`["Furniture >> Pet Furniture"]`, 'Pet Club51 PC232 M Pet Bed', 'Multicolor');
+    census.add(`["Clothing >> Men's Clothing >> T-Shirts >> Numero Uno T-Shirts"]`, "Numero Uno Striped Men's Polo Neck T-Shirt", '');
+    expect(census.sharedShelves().has('furniture >> pet furniture')).toBe(false);
+    expect(census.sharedShelves().has("clothing >> men's clothing")).toBe(true);
+    census.add(`["Furniture >> Pet Furniture"]`, 'Petshop7 PS7BED000409 S Pet Bed', 'Petshop7');
+    const shared = census.sharedShelves();
+    expect(parseCategoryTree(`["Furniture >> Pet Furniture"]`, 'Pet Club51 PC232 M Pet Bed', 'Multicolor', shared)).toEqual(['Furniture', 'Pet Furniture']);
+    expect(parseCategoryTree(`["Clothing >> Men's Clothing >> T-Shirts >> Numero Uno T-Shirts"]`, "Numero Uno Striped Men's Polo Neck T-Shirt", null, shared)).toEqual([
+      'Clothing',
+      "Men's Clothing",
+      'T-Shirts',
     ]);
   });
 

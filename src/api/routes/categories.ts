@@ -11,7 +11,7 @@ export const categoryRoutes: FastifyPluginAsyncTypebox<ReadRouteOptions> = async
     {
       schema: {
         summary: 'The category tree',
-        description: 'Every category, nested, with how many listed products each holds including its descendants.',
+        description: 'Every category holding a listed product, nested, with how many listed products each holds including its descendants. A category without one is left out of the tree; its listing still answers, empty.',
         tags: ['categories'],
         response: { 200: CategoryTree, 304: notModified, ...serverProblems },
       },
