@@ -19,6 +19,8 @@ export const ROLES: Readonly<Record<string, () => Promise<Role>>> = {
   relay: async () => (await import('./roles/relay.ts')).runRelay,
   indexer: async () => (await import('./roles/indexer.ts')).runIndexer,
   'replay-dead-letters': async () => (await import('./roles/replay-dead-letters.ts')).runReplayDeadLetters,
+  reindex: async () => (await import('./roles/reindex.ts')).runReindex,
+  reconcile: async () => (await import('./roles/reconcile.ts')).runReconcile,
 };
 
 /** Runs the role named first in argv; sets the exit code of a role that ends by itself. */

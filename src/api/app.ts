@@ -11,6 +11,7 @@ import { createRequestDurations, registerHotPathAnswers } from '../observability
 import type { AdminToken } from '../config.ts';
 import type { ProductAdminStore } from '../store/product-admin-store.ts';
 import type { ProductRepository } from '../store/product-repository.ts';
+import type { ProductSearch } from '../search/product-search.ts';
 import type { CachedReads, HttpCachePolicy } from './cached-reply.ts';
 import { createHotPath } from './hot-path.ts';
 import { createHotPathContract, type HotPathContract } from './hot-path-contract.ts';
@@ -24,6 +25,7 @@ import { categoryRoutes } from './routes/categories.ts';
 import { healthRoutes, type Readiness } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { productRoutes } from './routes/products.ts';
+import { searchRoutes } from './routes/search.ts';
 import { requestIdFor } from './request-id.ts';
 import { CategoryNode } from '../catalog/category-tree.ts';
 import { AdminProduct } from '../catalog/product-admin.ts';
@@ -38,6 +40,8 @@ export interface AppDependencies {
   /** Bound of the hot path's URL table (config CACHE_HOT_URLS_MAX_BYTES); 0 turns the hot path off. */
   hotUrlsMaxBytes: number;
   metrics: Registry;
+  /** /products/search and /products/suggest; absent: not served. */
+  search?: ProductSearch | undefined;
   /** The admin API (/admin): its writes on the primary and the tokens it accepts. Absent: not served. */
   admin?: AdminDependencies | undefined;
 }
@@ -131,6 +135,7 @@ export async function buildApp(deps: AppDependencies, options: AppOptions = {}) 
     transform: documentOperation,
   });
 
+  if (deps.search) await app.register(searchRoutes, { listings: deps.repository, search: deps.search, reads });
   await app.register(productRoutes, { repository: deps.repository, reads });
   await app.register(categoryRoutes, { repository: deps.repository, reads });
   await app.register(healthRoutes, { readiness: deps.readiness });

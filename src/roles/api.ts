@@ -18,7 +18,7 @@ export const runApi: Role = async ({ config, log, startEmbedded }) => {
   const database = await openDatabase(config, log, { migrate: config.database.migrateOnStart, startEmbedded });
   if (database.embedded) await importBundledProductsIfEmpty(database.primary, log);
   const readPath = await createReadPath(config, database, log);
-  const changeFeed = startEmbeddedChangeFeed(config, database, readPath, log);
+  const changeFeed = await startEmbeddedChangeFeed(config, database, readPath, log);
 
   let draining = false;
   const app = await buildApp({

@@ -14,7 +14,9 @@ import { startInProcessChangeFeed } from '../events/in-process-feed.ts';
 import { createPostgresSearchIndex } from '../search/postgres-search-index.ts';
 import type { Database } from '../store/database.ts';
 import { loadSearchDocumentChanges } from '../store/search-documents.ts';
+import type { SearchIndexWriter } from '../search/search-port.ts';
 import { buildChangeInvalidation } from './dependencies.ts';
+import { openIndexerSearchIndex } from './search-indexes.ts';
 import type { ReadPath } from './read-path.ts';
 
 export interface EmbeddedChangeFeed {
@@ -23,10 +25,18 @@ export interface EmbeddedChangeFeed {
 }
 
 /** Starts the in-process feed, or returns undefined when Kafka carries the changes (the relay and indexer roles). */
-export function startEmbeddedChangeFeed(config: Config, database: Database, readPath: ReadPath, log: Logger): EmbeddedChangeFeed | undefined {
+export async function startEmbeddedChangeFeed(config: Config, database: Database, readPath: ReadPath, log: Logger): Promise<EmbeddedChangeFeed | undefined> {
   if (config.changeFeed.kafka) return undefined;
   const changes = buildChangeInvalidation(config.database, readPath.cache, log);
-  const indexer = createInProcessIndexer({ pool: database.primary, invalidator: changes, log, metrics: readPath.metrics, settings: config.changeFeed.indexer });
+  const search = await openIndexerSearchIndex(config, database.primary, { log, metrics: readPath.metrics, invalidator: changes });
+  const indexer = createInProcessIndexer({
+    pool: database.primary,
+    searchIndex: search.searchIndex,
+    invalidator: changes,
+    log,
+    metrics: readPath.metrics,
+    settings: config.changeFeed.indexer,
+  });
   const feed = startInProcessChangeFeed({
     pool: database.primary,
     deliver: async (messages) => {
@@ -39,6 +49,7 @@ export function startEmbeddedChangeFeed(config: Config, database: Database, read
   return {
     async stop() {
       await feed.stop();
+      await search.close();
       await changes.close();
     },
   };
@@ -51,6 +62,8 @@ export function startEmbeddedChangeFeed(config: Config, database: Database, read
  */
 export function createInProcessIndexer(options: {
   pool: pg.Pool;
+  /** Absent: the PostgreSQL read model alone. */
+  searchIndex?: SearchIndexWriter;
   invalidator: { invalidate(tags: readonly string[]): Promise<void> };
   log: Logger;
   metrics: Registry;
@@ -60,7 +73,7 @@ export function createInProcessIndexer(options: {
   return createChangeIndexer({
     ...options,
     documents: (ids) => loadSearchDocumentChanges(pool, ids),
-    searchIndex: createPostgresSearchIndex({ pool }),
+    searchIndex: options.searchIndex ?? createPostgresSearchIndex({ pool }),
     deadLetters: createPostgresDeadLetterSink({ pool }),
   });
 }

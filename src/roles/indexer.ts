@@ -8,10 +8,10 @@ import { createKafkaDeadLetterSink } from '../events/dead-letters.ts';
 import { createKafkaChangeConsumer } from '../events/kafka-change-consumer.ts';
 import { createKafkaClient } from '../events/kafka-client.ts';
 import { createMetricsRegistry } from '../observability/metrics.ts';
-import { createPostgresSearchIndex } from '../search/postgres-search-index.ts';
 import { loadSearchDocumentChanges } from '../store/search-documents.ts';
 import { buildChangeInvalidation, buildInvalidator, closeRedis, openDatabase, openRedis } from './dependencies.ts';
 import { startOperationsServer } from './operations-server.ts';
+import { openIndexerSearchIndex } from './search-indexes.ts';
 import type { Role } from './role.ts';
 import { handleShutdown } from './shutdown.ts';
 
@@ -34,9 +34,10 @@ export const runIndexer: Role = async ({ config, log }) => {
   // A consumer's reconnects keep trying through a broker restart; the group's own retries end the pod only after that.
   const kafka = createKafkaClient(kafkaSettings, log, { retry: { initialRetryTime: 100, maxRetryTime: 5_000, retries: 8 } });
   const producer = kafka.producer();
+  const search = await openIndexerSearchIndex(config, database.primary, { log, metrics, invalidator });
   const indexer = createChangeIndexer({
     documents: (ids) => loadSearchDocumentChanges(database.primary, ids),
-    searchIndex: createPostgresSearchIndex({ pool: database.primary }),
+    searchIndex: search.searchIndex,
     invalidator,
     deadLetters: createKafkaDeadLetterSink({ producer, topic: kafkaSettings.deadLetterTopic }),
     log,
@@ -78,6 +79,7 @@ export const runIndexer: Role = async ({ config, log }) => {
       { name: 'consumer', close: () => consumer.stop() },
       { name: 'dead-letter producer', close: () => producer.disconnect() },
       { name: 'operations server', close: () => operations.close() },
+      { name: 'search indexes', close: () => search.close() },
       { name: 'invalidator', close: () => invalidator.close().finally(() => fleet.close()) },
       { name: 'redis', close: () => closeRedis(redis) },
       { name: 'database', close: () => database.close() },

@@ -14,7 +14,10 @@ import { guardPostgres } from '../store/postgres-guard.ts';
 import { preparedStatements } from '../store/prepared-statements.ts';
 import { createPlacementSource } from '../store/product-placements.ts';
 import { createProductRepository } from '../store/product-repository.ts';
+import { SEARCH_RESULTS } from '../catalog/cache-tags.ts';
+import { createProductSearch } from '../search/product-search.ts';
 import { buildCatalogCache, closeRedis, openRedis } from './dependencies.ts';
+import { openSearchIndexes } from './search-indexes.ts';
 
 export interface ReadPath extends AppDependencies {
   /** Where products sit, read from the primary (for invalidateProduct). */
@@ -31,8 +34,23 @@ export async function createReadPath(config: Config, database: Database, log: Lo
   const settings = config.cache;
   const redis = await openRedis(settings, log, 'catalog-api');
   const cache = buildCatalogCache(settings, { redis, log, metrics });
+  // Searches read the read model through the same guarded pool as listings; OpenSearch, when
+  // configured, answers first and PostgreSQL stands in while it fails (product-search.ts).
+  const indexes = await openSearchIndexes(config, postgres, log);
+  const openSearch = config.search.openSearch;
+  const search = createProductSearch({
+    primary: indexes.openSearch?.engine ?? indexes.postgresEngine,
+    fallback: indexes.openSearch ? indexes.postgresEngine : undefined,
+    timeoutMs: openSearch?.timeoutMs ?? 0,
+    resetTimeoutMs: openSearch?.breakerResetMs ?? 0,
+    log,
+    metrics,
+  });
+  // Answers cached while OpenSearch was failing came from PostgreSQL: once it answers again, they go.
+  search.onRecovered(() => void cache.invalidate([SEARCH_RESULTS]).catch((error: unknown) => log.warn({ err: error }, 'degraded search answers not invalidated')));
   return {
     log,
+    search,
     repository: createProductRepository({ pool: postgres }),
     cache,
     metrics,
@@ -58,6 +76,8 @@ export async function createReadPath(config: Config, database: Database, log: Lo
       },
     },
     async close() {
+      search.shutdown();
+      await indexes.openSearch?.close();
       await cache.close();
       await closeRedis(redis);
       postgres.shutdown();

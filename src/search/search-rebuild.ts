@@ -8,14 +8,25 @@ import type { SearchIndexWriter, SearchIndexWriteResult } from './search-port.ts
 
 export const DEFAULT_REBUILD_BATCH = 1000;
 
-export async function rebuildSearchIndex({ pool, writer, batchSize = DEFAULT_REBUILD_BATCH }: { pool: Queryable; writer: SearchIndexWriter; batchSize?: number }): Promise<SearchIndexWriteResult> {
+export async function rebuildSearchIndex({
+  pool,
+  writer,
+  batchSize = DEFAULT_REBUILD_BATCH,
+  replaceSameVersion = false,
+}: {
+  pool: Queryable;
+  writer: SearchIndexWriter;
+  batchSize?: number;
+  /** Rewrite documents the index holds at the same version too (reindex: built anew by the current code). */
+  replaceSameVersion?: boolean;
+}): Promise<SearchIndexWriteResult> {
   const total = { applied: 0, stale: 0 };
   let afterId = 0;
   for (;;) {
     const { rows } = await pool.query<{ id: string }>('SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2', [afterId, batchSize]);
     if (rows.length === 0) return total;
     const ids = rows.map((row) => Number(row.id));
-    const written = await writer.write(await loadSearchDocumentChanges(pool, ids));
+    const written = await writer.write(await loadSearchDocumentChanges(pool, ids), { replaceSameVersion });
     total.applied += written.applied;
     total.stale += written.stale;
     afterId = ids.at(-1)!;
