@@ -13,6 +13,8 @@ export async function renderOpenApiDocument(): Promise<string> {
   const repository: ProductRepository = {
     resolveFilters: unused,
     listProducts: unused,
+    estimateListed: unused,
+    countAttributeValues: unused,
     findProductPage: unused,
     findRelated: unused,
     findRelatedScope: unused,

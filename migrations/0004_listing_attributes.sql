@@ -1,0 +1,6 @@
+-- Attribute filters on listings (attr.Color=Navy&attr.Color=Blue&attr.Fabric=Cotton): one
+-- `attributes @> ANY(ARRAY['{"Color":"Navy"}', '{"Color":"Blue"}'])` per attribute, answered by a
+-- bitmap scan of this index, one probe per value. jsonb_path_ops: smaller than jsonb_ops and enough
+-- for @>. Partial like the other listing indexes: only listed products are ever filtered on.
+CREATE INDEX products_listed_attributes ON products USING gin (attributes jsonb_path_ops)
+  WHERE status = 'active' AND price_min IS NOT NULL;
