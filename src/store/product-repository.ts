@@ -5,12 +5,12 @@ import { LRUCache } from 'lru-cache';
 import type { Queryable } from './postgres-guard.ts';
 import { CatalogError } from '../catalog/catalog-error.ts';
 import type { CategoryRow } from '../catalog/category-tree.ts';
-import type { AttributeValueCount, ListingPosition, ListingQuery, ListingSort, ListingSource, ProductSummary, ResolvedListingFilters } from '../catalog/listing.ts';
-import { MAX_ATTRIBUTE_NAME_LENGTH, MAX_ATTRIBUTE_VALUE_LENGTH, type AttributeFilter } from '../catalog/search.ts';
+import type { ListingPosition, ListingQuery, ListingSort, ListingSource, ProductSummary, ResolvedListingFilters } from '../catalog/listing.ts';
+import { countAttributeValues, LISTED, listingConditions, listingEstimator } from './listing-counts.ts';
 import type { ProductPage, ProductPageSource, ProductRef, RelatedList, RelatedScope } from '../catalog/product-page.ts';
 
-/** Only these products are visible to shoppers; the partial listing indexes carry the same predicate. */
-export const LISTED = `p.status = 'active' AND p.price_min IS NOT NULL`;
+// Kept importable from here, where the read queries are.
+export { LISTED } from './listing-counts.ts';
 
 // Each sort: the key expression (as indexed), its direction, and the key's SQL type for the cursor.
 // The id tie-breaker runs in the same direction, so `(key, id) > (k, i)` walks one btree index.
@@ -53,13 +53,6 @@ export interface ProductRepository extends ListingSource, ProductPageSource {
 export const LISTING_REFERENCE_TTL_MS = 10_000;
 
 type ListingReferences = Pick<ResolvedListingFilters, 'categoryPath' | 'brandId'>;
-
-/**
- * How long a listing's estimated total is reused. Every sort and page of one filter set shares it,
- * and listings are refilled often (a price change drops its categories' pages), while the planner's
- * statistics it comes from change only with ANALYZE.
- */
-export const LISTING_ESTIMATE_TTL_MS = 60_000;
 
 export function createProductRepository({ pool }: { pool: Queryable }): ProductRepository {
   const references = new LRUCache<string, ListingReferences>({ max: 10_000, ttl: LISTING_REFERENCE_TTL_MS });
@@ -264,74 +257,6 @@ function refCondition(index: number): string {
 
 function productCondition(ref: ProductRef): string {
   return 'id' in ref ? 'p.id = $1::bigint' : 'p.slug = $1::text';
-}
-
-/** The planner's row estimate for a listing's filters (its statistics, never a count), kept a while per filter set. */
-function listingEstimator(pool: Queryable): ListingSource['estimateListed'] {
-  const estimates = new LRUCache<string, number>({ max: 10_000, ttl: LISTING_ESTIMATE_TTL_MS });
-  return async (filters) => {
-    const key = JSON.stringify([filters.categoryPath, filters.brandId, filters.minPrice, filters.maxPrice, filters.inStock, filters.attributes ?? []]);
-    const known = estimates.get(key);
-    if (known !== undefined) return known;
-    const params: unknown[] = [];
-    const param = (value: unknown): string => `$${params.push(value)}`;
-    const { rows } = await pool.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(
-      `EXPLAIN (FORMAT JSON) SELECT 1 FROM products p WHERE ${listingConditions(filters, param).join(' AND ')}`,
-      params,
-    );
-    const estimate = rows[0]?.['QUERY PLAN'][0].Plan['Plan Rows'] ?? 0;
-    estimates.set(key, estimate);
-    return estimate;
-  };
-}
-
-/**
- * How many matching products carry each attribute value. The counts of an attribute filtered on apply
- * the other attribute filters but not its own; every other attribute's counts apply them all.
- */
-async function countAttributeValues(pool: Queryable, filters: ResolvedListingFilters): Promise<AttributeValueCount[]> {
-  const params: unknown[] = [];
-  const param = (value: unknown): string => `$${params.push(value)}`;
-  const attributes = filters.attributes ?? [];
-  const base = listingConditions({ ...filters, attributes: [] }, param);
-  const scopes = [
-    `(e.key <> ALL(${param(attributes.map((filter) => filter.name))}::text[])${attributeConditions(attributes, param).map((condition) => ` AND ${condition}`).join('')})`,
-    ...attributes.map(
-      (own) => `(e.key = ${param(own.name)}${attributeConditions(attributes.filter((filter) => filter !== own), param).map((condition) => ` AND ${condition}`).join('')})`,
-    ),
-  ];
-  // Values that could not be filtered on (too long) are no facet.
-  const { rows } = await pool.query<AttributeValueCount>(
-    `SELECT e.key AS name, e.value, count(*)::int AS count
-       FROM products p CROSS JOIN LATERAL jsonb_each_text(p.attributes) e
-      WHERE ${base.join(' AND ')} AND p.attributes <> '{}'
-        AND length(e.key) <= ${MAX_ATTRIBUTE_NAME_LENGTH} AND length(e.value) BETWEEN 1 AND ${MAX_ATTRIBUTE_VALUE_LENGTH}
-        AND (${scopes.join(' OR ')})
-      GROUP BY e.key, e.value`,
-    params,
-  );
-  return rows;
-}
-
-/** The WHERE conditions of a listing's filters, the cursor aside. */
-function listingConditions(filters: ResolvedListingFilters, param: (value: unknown) => string): string[] {
-  const where = [LISTED];
-  if (filters.categoryPath !== undefined) where.push(`p.category_path <@ ${param(filters.categoryPath)}::ltree`);
-  if (filters.brandId !== undefined) where.push(`p.brand_id = ${param(filters.brandId)}`);
-  if (filters.minPrice !== undefined) where.push(`p.price_min >= ${param(filters.minPrice)}`);
-  if (filters.maxPrice !== undefined) where.push(`p.price_min <= ${param(filters.maxPrice)}`);
-  if (filters.inStock !== undefined) where.push(filters.inStock ? 'p.in_stock' : 'NOT p.in_stock');
-  where.push(...attributeConditions(filters.attributes ?? [], param));
-  return where;
-}
-
-/**
- * One condition per attribute: the product's attributes contain one of the values. `@> ANY` of
- * one-pair objects is answered by the GIN index products_listed_attributes (jsonb_path_ops), and
- * keeps one statement text per number of attributes, whatever the values.
- */
-function attributeConditions(filters: readonly AttributeFilter[], param: (value: unknown) => string): string[] {
-  return filters.map((filter) => `p.attributes @> ANY(${param(filter.values.map((value) => JSON.stringify({ [filter.name]: value })))}::jsonb[])`);
 }
 
 function positionCondition(key: string, descending: boolean, type: string, after: ListingPosition, param: (value: unknown) => string): string {
