@@ -54,7 +54,9 @@ export function listingFacets(source: Pick<ListingSource, 'countAttributeValues'
 /**
  * The attributes that at least MIN_ATTRIBUTE_FACET_PRODUCTS matching products carry, most widely
  * carried first, each with its most frequent values. An attribute filtered on is always shown, with
- * its selected values, so a shopper can see and undo the selection.
+ * its selected values, so a shopper can see and undo the selection (there are at most
+ * MAX_ATTRIBUTE_FILTERS = MAX_ATTRIBUTE_FACETS of them, each of at most MAX_ATTRIBUTE_VALUES =
+ * MAX_FACET_VALUES values, so they always fit).
  */
 export function attributeFacets(counts: readonly AttributeValueCount[], selected: readonly AttributeFilter[]): NonNullable<Facets['attributes']> {
   const byName = new Map<string, { carriers: number; values: { value: string; count: number }[] }>();
@@ -69,14 +71,14 @@ export function attributeFacets(counts: readonly AttributeValueCount[], selected
   const chosen = [...byName]
     .filter(([name, attribute]) => attribute.carriers >= MIN_ATTRIBUTE_FACET_PRODUCTS || selectedValues.has(name))
     .sort(([nameA, a], [nameB, b]) => Number(selectedValues.has(nameB)) - Number(selectedValues.has(nameA)) || b.carriers - a.carriers || compare(nameA, nameB))
-    .slice(0, Math.max(MAX_ATTRIBUTE_FACETS, selectedValues.size));
+    .slice(0, MAX_ATTRIBUTE_FACETS);
   return chosen
     .sort(([nameA, a], [nameB, b]) => b.carriers - a.carriers || compare(nameA, nameB))
     .map(([name, attribute]) => {
       const picked = selectedValues.get(name) ?? new Set<string>();
       const values = attribute.values
         .sort((a, b) => Number(picked.has(b.value)) - Number(picked.has(a.value)) || b.count - a.count || compare(a.value, b.value))
-        .slice(0, Math.max(MAX_FACET_VALUES, picked.size))
+        .slice(0, MAX_FACET_VALUES)
         .sort((a, b) => b.count - a.count || compare(a.value, b.value));
       return { name, values };
     });
