@@ -15,6 +15,8 @@ export async function renderOpenApiDocument(): Promise<string> {
     listProducts: unused,
     estimateListed: unused,
     countAttributeValues: unused,
+    countBrands: unused,
+    countPriceBuckets: unused,
     findProductPage: unused,
     findRelated: unused,
     findRelatedScope: unused,

@@ -1,7 +1,7 @@
 // What GET /products adds to browsing: attribute filters (attr.<name>=<value>) in its query string,
-// and in its page an estimated total and, when asked for, the attribute facets. The shapes and
-// limits are search.ts's, shared with /products/search; listing.ts cannot import them (search.ts
-// imports it), so they meet here.
+// and in its page an estimated total and, when asked for, brand, price and attribute facets. The
+// shapes and limits are search.ts's, shared with /products/search; listing.ts cannot import them
+// (search.ts imports it), so they meet here.
 import Type from 'typebox';
 import type { AttributeValueCount, ListingSource, ResolvedListingFilters } from './listing.ts';
 import { ListingPage, ListingQuery } from './listing.ts';
@@ -13,14 +13,18 @@ import {
   MAX_ATTRIBUTE_NAME_LENGTH,
   MAX_FACET_VALUES,
   MIN_ATTRIBUTE_FACET_PRODUCTS,
+  PRICE_BUCKETS,
   Total,
   type AttributeFilter,
   type FacetName,
 } from './search.ts';
 import { CatalogError } from './catalog-error.ts';
 
-/** Facets /products counts when asked (`facets=attributes`); none by default, so a listing costs what it did. */
-export const LISTING_FACETS: readonly FacetName[] = ['attributes'];
+/**
+ * Facets /products counts when asked (`facets=brand,price,attributes`); none by default, so a listing
+ * costs what it did. The category facet (children of the category filtered on) is search's.
+ */
+export const LISTING_FACETS: readonly FacetName[] = ['brand', 'price', 'attributes'];
 
 // A key that starts like an attribute filter but that attributeParameters does not match (an empty,
 // over-long or control-character name) must be refused, not let through as an unknown parameter:
@@ -45,10 +49,24 @@ export function listingFacetNames(facetNames: readonly FacetName[]): FacetName[]
   return [...facetNames];
 }
 
-/** The facets of a listing's filters, for listProducts. */
-export function listingFacets(source: Pick<ListingSource, 'countAttributeValues'>, facetNames: readonly FacetName[]): ((filters: ResolvedListingFilters) => Promise<Facets>) | undefined {
-  if (!facetNames.includes('attributes')) return undefined;
-  return async (filters) => ({ attributes: attributeFacets(await source.countAttributeValues(filters), filters.attributes ?? []) });
+/** The facets of a listing's filters, for listProducts; each is one statement, run side by side. */
+export function listingFacets(
+  source: Pick<ListingSource, 'countAttributeValues' | 'countBrands' | 'countPriceBuckets'>,
+  facetNames: readonly FacetName[],
+): ((filters: ResolvedListingFilters) => Promise<Facets>) | undefined {
+  if (facetNames.length === 0) return undefined;
+  return async (filters) => {
+    const [brand, price, attributes] = await Promise.all([
+      facetNames.includes('brand') ? source.countBrands(filters) : undefined,
+      facetNames.includes('price') ? source.countPriceBuckets(filters) : undefined,
+      facetNames.includes('attributes') ? source.countAttributeValues(filters) : undefined,
+    ]);
+    const facets: Facets = {};
+    if (brand) facets.brand = brand;
+    if (price) facets.price = PRICE_BUCKETS.map(([from, to], i) => ({ from, to, count: price[i] ?? 0 }));
+    if (attributes) facets.attributes = attributeFacets(attributes, filters.attributes ?? []);
+    return facets;
+  };
 }
 
 /**

@@ -44,7 +44,7 @@ export const ListingQuery = Type.Object({
   sort: Type.Enum([...LISTING_SORTS], { default: 'newest', description: 'Order of the listing' }),
   limit: Type.Integer({ minimum: 1, maximum: MAX_LISTING_LIMIT, default: DEFAULT_LISTING_LIMIT }),
   cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,4096}$', description: 'nextCursor of the previous page' })),
-  facets: Type.Optional(Type.String({ maxLength: 200, description: 'Comma-separated facets to count: attributes; none by default' })),
+  facets: Type.Optional(Type.String({ maxLength: 200, description: 'Comma-separated facets to count: brand, price, attributes; none by default' })),
 });
 export type ListingQuery = Static<typeof ListingQuery>;
 
@@ -97,6 +97,10 @@ export interface ListingSource {
    * apply every filter but its own.
    */
   countAttributeValues(filters: ResolvedListingFilters): Promise<AttributeValueCount[]>;
+  /** The most frequent brands of the matching products (at most MAX_FACET_VALUES), under every filter but the brand's. */
+  countBrands(filters: ResolvedListingFilters): Promise<{ slug: string; name: string; count: number }[]>;
+  /** The matching products in each of search.ts's PRICE_BUCKETS, under every filter but the price range's. */
+  countPriceBuckets(filters: ResolvedListingFilters): Promise<number[]>;
 }
 
 /** The checks that need no data, so a bad request is refused before any cache or database work. */

@@ -2,7 +2,7 @@
 // counts of its attribute facets. Both read the same filter conditions as the page itself.
 import { LRUCache } from 'lru-cache';
 import type { AttributeValueCount, ListingSource, ResolvedListingFilters } from '../catalog/listing.ts';
-import { MAX_ATTRIBUTE_NAME_LENGTH, MAX_ATTRIBUTE_VALUE_LENGTH, type AttributeFilter } from '../catalog/search.ts';
+import { MAX_ATTRIBUTE_NAME_LENGTH, MAX_ATTRIBUTE_VALUE_LENGTH, MAX_FACET_VALUES, PRICE_BUCKETS, type AttributeFilter } from '../catalog/search.ts';
 import type { Queryable } from './postgres-guard.ts';
 
 /** Only these products are visible to shoppers; the partial listing indexes carry the same predicate. */
@@ -83,6 +83,44 @@ export async function countAttributeValues(pool: Queryable, filters: ResolvedLis
     params,
   );
   return rows;
+}
+
+/** The most frequent brands of the matching products, under every filter but the brand's. */
+export async function countBrands(pool: Queryable, filters: ResolvedListingFilters): Promise<{ slug: string; name: string; count: number }[]> {
+  const params: unknown[] = [];
+  const param = (value: unknown): string => `$${params.push(value)}`;
+  const { rows } = await pool.query<{ slug: string; name: string; count: number }>(
+    `SELECT b.slug, b.name, n.count
+       FROM (SELECT p.brand_id, count(*)::int AS count FROM products p
+              WHERE ${listingConditions({ ...filters, brandId: undefined }, param).join(' AND ')} AND p.brand_id IS NOT NULL
+              GROUP BY p.brand_id ORDER BY count(*) DESC, p.brand_id LIMIT ${MAX_FACET_VALUES}) n
+       JOIN brands b ON b.id = n.brand_id
+      ORDER BY n.count DESC, b.name`,
+    params,
+  );
+  return rows;
+}
+
+/** How many matching products fall in each price bucket (PRICE_BUCKETS), under every filter but the price range's. */
+export async function countPriceBuckets(pool: Queryable, filters: ResolvedListingFilters): Promise<number[]> {
+  const params: unknown[] = [];
+  const param = (value: unknown): string => `$${params.push(value)}`;
+  const buckets = PRICE_BUCKETS.map(([from, to]) => `count(*) FILTER (WHERE p.price_min >= ${from}${to === null ? '' : ` AND p.price_min < ${to}`})::int`);
+  const { rows } = await pool.query<{ counts: number[] }>(
+    `SELECT ARRAY[${buckets.join(', ')}] AS counts FROM products p
+      WHERE ${listingConditions({ ...filters, minPrice: undefined, maxPrice: undefined }, param).join(' AND ')}`,
+    params,
+  );
+  return rows[0]?.counts ?? PRICE_BUCKETS.map(() => 0);
+}
+
+/** The facet counts of a listing, as the repository offers them. */
+export function listingFacetCounts(pool: Queryable): Pick<ListingSource, 'countAttributeValues' | 'countBrands' | 'countPriceBuckets'> {
+  return {
+    countAttributeValues: (filters) => countAttributeValues(pool, filters),
+    countBrands: (filters) => countBrands(pool, filters),
+    countPriceBuckets: (filters) => countPriceBuckets(pool, filters),
+  };
 }
 
 /** The WHERE conditions of a listing's filters, the cursor aside. */

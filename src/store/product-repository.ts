@@ -6,7 +6,7 @@ import type { Queryable } from './postgres-guard.ts';
 import { CatalogError } from '../catalog/catalog-error.ts';
 import type { CategoryRow } from '../catalog/category-tree.ts';
 import type { ListingPosition, ListingQuery, ListingSort, ListingSource, ProductSummary, ResolvedListingFilters } from '../catalog/listing.ts';
-import { countAttributeValues, LISTED, listingConditions, listingEstimator } from './listing-counts.ts';
+import { LISTED, listingFacetCounts, listingConditions, listingEstimator } from './listing-counts.ts';
 import type { ProductPage, ProductPageSource, ProductRef, RelatedList, RelatedScope } from '../catalog/product-page.ts';
 
 // Kept importable from here, where the read queries are.
@@ -128,7 +128,7 @@ export function createProductRepository({ pool }: { pool: Queryable }): ProductR
 
     estimateListed: listingEstimator(pool),
 
-    countAttributeValues: (filters) => countAttributeValues(pool, filters),
+    ...listingFacetCounts(pool),
 
     findProductPage(ref: ProductRef): Promise<ProductPage | undefined> {
       return 'id' in ref ? pagesById.load(ref.id) : pagesBySlug.load(ref.slug);

@@ -7,7 +7,11 @@ interface Page {
   items: { id: number }[];
   nextCursor: string | null;
   total: { value: number; estimate: boolean };
-  facets?: { attributes: { name: string; values: { value: string; count: number }[] }[] };
+  facets?: {
+    attributes?: { name: string; values: { value: string; count: number }[] }[];
+    brand?: { slug: string; name: string; count: number }[];
+    price?: { from: number; to: number | null; count: number }[];
+  };
 }
 
 let catalog: TestCatalog;
@@ -79,7 +83,7 @@ describe('when a listing is filtered by attributes', () => {
     ['too many values', Array.from({ length: 21 }, (_, i) => `attr.Color=c${i}`).join('&')],
     ['too many attributes', Array.from({ length: 11 }, (_, i) => `attr.A${i}=x`).join('&')],
     ['an unknown facet', 'facets=colour'],
-    ['a facet /products does not count', 'facets=brand'],
+    ['a facet /products does not count', 'facets=category'],
   ])('then %s is a 400 problem', async (_case, query) => {
     const response = await catalog.app.inject(`/products?${query}`);
     expect(response.statusCode, response.body).toBe(400);
@@ -118,19 +122,19 @@ describe('when a listing asks for attribute facets', () => {
 
   it('then each value count is what SQL counts, and a filtered attribute counts without its own filter', async () => {
     const page = await getPage('attr.Color=Black&attr.Ideal%20For=Women&facets=attributes');
-    const facet = (name: string) => page.facets?.attributes.find((attribute) => attribute.name === name)?.values;
+    const facet = (name: string) => page.facets?.attributes?.find((attribute) => attribute.name === name)?.values;
     // Color's counts apply the Ideal For filter only; Ideal For's apply the Color filter only.
     expect(facet('Color')).toEqual(await sqlValueCounts('Color', `p.attributes->>'Ideal For' = 'Women'`));
     expect(facet('Ideal For')).toEqual(await sqlValueCounts('Ideal For', `p.attributes->>'Color' = 'Black'`));
     // Any other attribute applies both.
-    const other = page.facets?.attributes.find((attribute) => !['Color', 'Ideal For'].includes(attribute.name));
+    const other = page.facets?.attributes?.find((attribute) => !['Color', 'Ideal For'].includes(attribute.name));
     expect(other).toBeDefined();
     expect(other?.values).toEqual(await sqlValueCounts(other?.name ?? '', `p.attributes->>'Color' = 'Black' AND p.attributes->>'Ideal For' = 'Women'`));
   });
 
   it('then the facets are the attributes most matching products carry, at most 10, each carried by at least 2', async () => {
     const page = await getPage('category=footwear&facets=attributes');
-    const names = page.facets?.attributes.map((attribute) => attribute.name) ?? [];
+    const names = page.facets?.attributes?.map((attribute) => attribute.name) ?? [];
     const { rows } = await catalog.database.read.query<{ name: string; carriers: number }>(
       `SELECT e.key AS name, count(*)::int AS carriers FROM products p CROSS JOIN LATERAL jsonb_object_keys(p.attributes) e(key)
         WHERE ${LISTED} AND p.category_path <@ (SELECT path FROM categories WHERE slug = 'footwear')
@@ -138,6 +142,41 @@ describe('when a listing asks for attribute facets', () => {
     );
     expect(names).toEqual(rows.map((row) => row.name));
     for (const attribute of page.facets?.attributes ?? []) expect(attribute.values.length).toBeLessThanOrEqual(20);
+  });
+});
+
+describe('when a listing asks for brand and price facets', () => {
+  const FOOTWEAR = `p.category_path <@ (SELECT path FROM categories WHERE slug = 'footwear')`;
+
+  it('then the brand counts apply every filter but the brand, most frequent first, at most 20', async () => {
+    const { rows: brands } = await catalog.database.read.query<{ slug: string }>(
+      `SELECT b.slug FROM products p JOIN brands b ON b.id = p.brand_id WHERE ${LISTED} AND ${FOOTWEAR} GROUP BY b.slug ORDER BY count(*) DESC, b.slug LIMIT 1`,
+    );
+    const brand = brands[0]?.slug ?? '';
+    const page = await getPage(`category=footwear&brand=${brand}&minPrice=30000&facets=brand`);
+    const { rows } = await catalog.database.read.query<{ slug: string; count: number }>(
+      `SELECT b.slug, count(*)::int AS count FROM products p JOIN brands b ON b.id = p.brand_id
+        WHERE ${LISTED} AND ${FOOTWEAR} AND p.price_min >= 30000 GROUP BY b.slug ORDER BY 2 DESC, 1`,
+    );
+    const counted = new Map(rows.map((row) => [row.slug, row.count]));
+    expect(page.facets?.brand).toHaveLength(20);
+    expect(page.facets?.brand?.map((entry) => entry.count)).toEqual(rows.slice(0, 20).map((row) => row.count));
+    for (const entry of page.facets?.brand ?? []) expect(entry.count, entry.slug).toBe(counted.get(entry.slug));
+    expect(page.facets?.brand?.map((entry) => entry.slug)).toContain(brand);
+    expect(page.facets?.price).toBeUndefined();
+  });
+
+  it('then every price bucket is listed with its count under every filter but the price range', async () => {
+    const page = await getPage('category=footwear&minPrice=100000&maxPrice=200000&attr.Ideal%20For=Women&facets=price,attributes');
+    const { rows } = await catalog.database.read.query<{ bucket: number; count: number }>(
+      `SELECT width_bucket(p.price_min, ARRAY[0, 50000, 100000, 200000, 500000, 1000000, 2500000]::bigint[]) AS bucket, count(*)::int AS count
+         FROM products p WHERE ${LISTED} AND ${FOOTWEAR} AND p.attributes->>'Ideal For' = 'Women' GROUP BY 1`,
+    );
+    const expected = [0, 1, 2, 3, 4, 5, 6].map((i) => rows.find((row) => row.bucket === i + 1)?.count ?? 0);
+    expect(expected.reduce((sum, count) => sum + count, 0)).toBe(150);
+    expect(page.facets?.price?.map((bucket) => bucket.count)).toEqual(expected);
+    expect(page.facets?.price?.at(-1)).toMatchObject({ from: 2_500_000, to: null });
+    expect(page.facets?.attributes?.length).toBeGreaterThan(0);
   });
 });
 

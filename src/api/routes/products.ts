@@ -38,7 +38,7 @@ export const productRoutes: FastifyPluginAsyncTypebox<ReadRouteOptions> = async 
         description: [
           'Listed (active, priced) products, filtered and sorted, one keyset page at a time, with an estimated total (exact on a single page).',
           `Attribute filters: \`attr.<name>=<value>\`, e.g. \`attr.Color=Navy&attr.Color=Blue&attr.Ideal%20For=Women\`: values of one attribute are OR-ed, attributes AND-ed, values matched exactly; at most ${MAX_ATTRIBUTE_FILTERS} attributes.`,
-          '`facets=attributes` adds value counts of the attributes the matching products share.',
+          '`facets=brand,price,attributes` adds counts for narrowing the listing (none by default); each facet applies every filter but its own.',
         ].join(' '),
         tags: ['products'],
         querystring: ListedQuery,
