@@ -9,7 +9,8 @@ import { migrate } from '../src/store/migrator.ts';
 const serverUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** `fresh`: dropped first, for a benchmark that changes products (its runs must not see each other's writes). */
-export async function prepareBenchDatabase(name = 'catalog_bench', options: { fresh?: boolean } = {}): Promise<string> {
+/** BENCH_DATABASE names the default database, so helpers on one server do not migrate each other's. */
+export async function prepareBenchDatabase(name = process.env.BENCH_DATABASE ?? 'catalog_bench', options: { fresh?: boolean } = {}): Promise<string> {
   if (options.fresh) {
     const admin = new pg.Client({ connectionString: serverUrl });
     await admin.connect();

@@ -13,6 +13,10 @@ export async function renderOpenApiDocument(): Promise<string> {
   const repository: ProductRepository = {
     resolveFilters: unused,
     listProducts: unused,
+    estimateListed: unused,
+    countAttributeValues: unused,
+    countBrands: unused,
+    countPriceBuckets: unused,
     findProductPage: unused,
     findRelated: unused,
     findRelatedScope: unused,

@@ -6,6 +6,7 @@ import type { CategoryTree } from './category-tree.ts';
 import type { ListingPage, ListingQuery } from './listing.ts';
 import type { ProductPage, RelatedProducts, RelatedScope } from './product-page.ts';
 import type { ProductPlacement } from './product-change.ts';
+import { attributeFiltersKey, type AttributeFilter, type FacetName } from './search.ts';
 
 /** Every listing without a category or brand filter: any listed product may appear in it. */
 export const ALL_LISTINGS = 'listings';
@@ -41,11 +42,16 @@ export interface CacheEntry<T> {
   surrogateKeys: (value: T) => string[];
 }
 
-/** A listing page, by every parameter after validation and defaults, in a fixed order: one key per distinct page. */
-export function listingEntry(query: ListingQuery): CacheEntry<ListingPage> {
+/**
+ * A listing page, by every parameter after validation and defaults, in a fixed order: one key per
+ * distinct page. Attribute filters come sorted (attributeFiltersOf), so their order in the URL does
+ * not matter. The last two segments came with the page's total: a key without them names a body
+ * without it, which this release must not serve.
+ */
+export function listingEntry(query: ListingQuery, attributes: readonly AttributeFilter[] = [], facets: readonly FacetName[] = []): CacheEntry<ListingPage> {
   const { sort, limit, category, brand, minPrice, maxPrice, inStock, cursor } = query;
   return {
-    key: `listing:${sort}:${limit}:${category ?? ''}:${brand ?? ''}:${minPrice ?? ''}:${maxPrice ?? ''}:${inStock ?? ''}:${cursor ?? ''}`,
+    key: `listing:${sort}:${limit}:${category ?? ''}:${brand ?? ''}:${minPrice ?? ''}:${maxPrice ?? ''}:${inStock ?? ''}:${cursor ?? ''}:${attributeFiltersKey(attributes)}:${facets.join(',')}`,
     tags: listingTags(query),
     surrogateKeys: (page) => page.items.map((item) => productTag(item.id)),
   };

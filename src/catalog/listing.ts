@@ -4,6 +4,8 @@
 import Type, { type Static } from 'typebox';
 import { CatalogError } from './catalog-error.ts';
 import { entityRefPattern } from './entity-ref.ts';
+// Types only: search.ts imports this module's schemas, so a value imported back would be a cycle.
+import type { AttributeFilter, Facets, Total } from './search.ts';
 
 export const LISTING_SORTS = ['price_asc', 'price_desc', 'newest', 'name', 'rating'] as const;
 export type ListingSort = (typeof LISTING_SORTS)[number];
@@ -42,6 +44,7 @@ export const ListingQuery = Type.Object({
   sort: Type.Enum([...LISTING_SORTS], { default: 'newest', description: 'Order of the listing' }),
   limit: Type.Integer({ minimum: 1, maximum: MAX_LISTING_LIMIT, default: DEFAULT_LISTING_LIMIT }),
   cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,4096}$', description: 'nextCursor of the previous page' })),
+  facets: Type.Optional(Type.String({ maxLength: 200, description: 'Comma-separated facets to count: brand, price, attributes; none by default' })),
 });
 export type ListingQuery = Static<typeof ListingQuery>;
 
@@ -49,7 +52,18 @@ export const ListingPage = Type.Object({
   items: Type.Array(ProductSummary),
   nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last page' }),
 });
-export type ListingPage = Static<typeof ListingPage>;
+/** The page with its total and the facets asked for (its schema, with them, is ListedPage in listing-facets.ts). */
+export type ListingPage = Static<typeof ListingPage> & { total: Total; facets?: Facets };
+
+/** A listing as the route hands it over: the query string and its attribute filters (attributeFiltersOf). */
+export type ListingRequest = ListingQuery & { attributes?: readonly AttributeFilter[] };
+
+/** How many products carry each value of each attribute, before the facets are chosen from them. */
+export interface AttributeValueCount {
+  name: string;
+  value: string;
+  count: number;
+}
 
 /** Where the previous page ended: the sort key as PostgreSQL printed it (exact, even for timestamps) and the id. */
 export interface ListingPosition {
@@ -63,6 +77,8 @@ export interface ResolvedListingFilters {
   minPrice?: number | undefined;
   maxPrice?: number | undefined;
   inStock?: boolean | undefined;
+  /** Values of one attribute OR-ed, attributes AND-ed; absent or empty: no attribute filter. */
+  attributes?: readonly AttributeFilter[] | undefined;
 }
 
 export interface ListingSource {
@@ -74,6 +90,17 @@ export interface ListingSource {
     after: ListingPosition | undefined,
     limit: number,
   ): Promise<(ProductSummary & { sortKey: string })[]>;
+  /** How many listed products match, estimated without counting them (never a count(*) of the catalogue). */
+  estimateListed(filters: ResolvedListingFilters): Promise<number>;
+  /**
+   * Value counts of the attributes of the matching products; the counts of a filtered attribute
+   * apply every filter but its own.
+   */
+  countAttributeValues(filters: ResolvedListingFilters): Promise<AttributeValueCount[]>;
+  /** The most frequent brands of the matching products (at most MAX_FACET_VALUES), under every filter but the brand's. */
+  countBrands(filters: ResolvedListingFilters): Promise<{ slug: string; name: string; count: number }[]>;
+  /** The matching products in each of search.ts's PRICE_BUCKETS, under every filter but the price range's. */
+  countPriceBuckets(filters: ResolvedListingFilters): Promise<number[]>;
 }
 
 /** The checks that need no data, so a bad request is refused before any cache or database work. */
@@ -84,17 +111,42 @@ export function checkListingQuery(query: ListingQuery): ListingPosition | undefi
   return query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.sort);
 }
 
-export async function listProducts(source: ListingSource, query: ListingQuery): Promise<ListingPage> {
+/**
+ * The listing page. `facets`, when given, counts the facets of the same filters (listing-facets.ts:
+ * it needs search.ts's limits, which this module cannot import without a cycle).
+ */
+export async function listProducts(
+  source: ListingSource,
+  query: ListingRequest,
+  facets?: (filters: ResolvedListingFilters) => Promise<Facets>,
+): Promise<ListingPage> {
   const after = checkListingQuery(query);
-  const filters = await source.resolveFilters(query);
-  // One row more than the page tells whether another page exists, without counting.
-  const rows = await source.listProducts(filters, query.sort, after, query.limit + 1);
+  const filters = { ...(await source.resolveFilters(query)), attributes: query.attributes ?? [] };
+  // One row more than the page tells whether another page exists, without counting. The estimate
+  // and the facets are read beside it, each on its own connection, so a fill waits for the slowest.
+  const [rows, estimate, counted] = await Promise.all([
+    source.listProducts(filters, query.sort, after, query.limit + 1),
+    source.estimateListed(filters),
+    facets?.(filters),
+  ]);
   const page = rows.slice(0, query.limit);
   const last = page.at(-1);
-  return {
+  const listing: ListingPage = {
     items: page.map(({ sortKey: _sortKey, ...summary }) => summary),
     nextCursor: rows.length > query.limit && last ? encodeCursor(query.sort, { sortKey: last.sortKey, id: last.id }) : null,
+    total: listingTotal(estimate, rows.length, query.limit, after === undefined),
   };
+  if (counted) listing.facets = counted;
+  return listing;
+}
+
+/**
+ * A first page without a next page has counted its products; any other page proves only that at
+ * least as many match as it read (the extra row included), which bounds the estimate from below.
+ */
+export function listingTotal(estimate: number, rowsRead: number, limit: number, firstPage: boolean): Total {
+  if (firstPage && rowsRead <= limit) return { value: rowsRead, estimate: false };
+  return { value: Math.max(Math.round(estimate), rowsRead), estimate: true };
 }
 
 export function encodeCursor(sort: ListingSort, position: ListingPosition): string {

@@ -59,6 +59,8 @@ describe('when openapi.yaml is compared with the server', () => {
     ['/products', '/products?sort=price_asc&limit=3'],
     ['/products', '/products?category=footwear&brand=999999'],
     ['/products', '/products?limit=1000'],
+    ['/products', '/products?category=footwear&attr.Ideal%20For=Women&attr.Color=Black&attr.Color=White&facets=attributes&limit=3'],
+    ['/products', '/products?attr.Color=Black&facets=category'],
     ['/products/{idOrSlug}', '/products/1'],
     ['/products/{idOrSlug}', '/products/999999999'],
     ['/products/{idOrSlug}', '/products/NOT_A_SLUG'],

@@ -16,11 +16,15 @@ import type { ProductPage, RelatedScope } from '../../src/catalog/product-page.t
 describe('when a cached read is named', () => {
   // Entries in Redis outlive a deploy: a key spelled differently would orphan every one of them.
   it('then its key is spelled as the releases before spelled it', () => {
-    expect(listingEntry({ sort: 'newest', limit: 24 }).key).toBe('listing:newest:24::::::');
+    // The listing keys gained their last two segments with the page's total (a body of a new shape).
+    expect(listingEntry({ sort: 'newest', limit: 24 }).key).toBe('listing:newest:24::::::::');
     expect(
       listingEntry({ sort: 'price_asc', limit: 5, category: 'footwear', brand: '7', minPrice: 100, maxPrice: 5000, inStock: false, cursor: 'WyJwcmljZV9hc2MiXQ' }).key,
-    ).toBe('listing:price_asc:5:footwear:7:100:5000:false:WyJwcmljZV9hc2MiXQ');
-    expect(listingEntry({ sort: 'rating', limit: 100, brand: 'alisha', inStock: true }).key).toBe('listing:rating:100::alisha:::true:');
+    ).toBe('listing:price_asc:5:footwear:7:100:5000:false:WyJwcmljZV9hc2MiXQ::');
+    expect(listingEntry({ sort: 'rating', limit: 100, brand: 'alisha', inStock: true }).key).toBe('listing:rating:100::alisha:::true:::');
+    expect(
+      listingEntry({ sort: 'newest', limit: 24 }, [{ name: 'Color', values: ['Blue', 'Navy'] }, { name: 'Ideal For', values: ['Women'] }], ['attributes']).key,
+    ).toBe('listing:newest:24:::::::Color=Blue|Navy&Ideal%20For=Women:attributes');
     expect(productPageEntry('1').key).toBe('product:1');
     expect(productPageEntry('alisha-shorts-c2d766ca').key).toBe('product:alisha-shorts-c2d766ca');
     expect(relatedEntry('1', 12, { category: 10, brand: 7 }).key).toBe('related:1:12');
@@ -39,7 +43,7 @@ describe('when a cached read is named', () => {
 
   it('then its Surrogate-Key names every product it shows', () => {
     const shown = [summaryOf(shorts), summaryOf({ ...shorts, id: 2 })];
-    expect(listingEntry({ sort: 'name', limit: 24 }).surrogateKeys({ items: shown, nextCursor: null })).toEqual(['product:1', 'product:2']);
+    expect(listingEntry({ sort: 'name', limit: 24 }).surrogateKeys({ items: shown, nextCursor: null, total: { value: 2, estimate: false } })).toEqual(['product:1', 'product:2']);
     expect(relatedEntry('9', 6, elsewhere).surrogateKeys({ items: shown })).toEqual(['product:1', 'product:2']);
     expect(productPageEntry('1').surrogateKeys(pageOf(shorts))).toEqual(['product:1', 'product:alisha-shorts-c2d766ca', 'category:11', 'brand:alisha']);
     expect(productPageEntry('1').surrogateKeys(pageOf({ ...shorts, brand: null }))).not.toContain('brand:alisha');

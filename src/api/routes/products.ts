@@ -3,7 +3,9 @@ import type { CatalogCache } from '../../cache/catalog-cache.ts';
 import { listingEntry, productPageEntry, relatedEntry, relatedScopeEntry } from '../../catalog/cache-tags.ts';
 import { CatalogError } from '../../catalog/catalog-error.ts';
 import { canonicalRef } from '../../catalog/entity-ref.ts';
-import { checkListingQuery, ListingPage, ListingQuery, listProducts } from '../../catalog/listing.ts';
+import { checkListingQuery, listProducts } from '../../catalog/listing.ts';
+import { ListedPage, ListedQuery, listingFacetNames, listingFacets } from '../../catalog/listing-facets.ts';
+import { attributeFiltersOf, facetNamesOf, MAX_ATTRIBUTE_FILTERS } from '../../catalog/search.ts';
 import {
   getProductPage,
   getRelatedProducts,
@@ -33,11 +35,15 @@ export const productRoutes: FastifyPluginAsyncTypebox<ReadRouteOptions> = async 
     {
       schema: {
         summary: 'Browse products',
-        description: 'Listed (active, priced) products, filtered and sorted, one keyset page at a time.',
+        description: [
+          'Listed (active, priced) products, filtered and sorted, one keyset page at a time, with an estimated total (exact on a single page).',
+          `Attribute filters: \`attr.<name>=<value>\`, e.g. \`attr.Color=Navy&attr.Color=Blue&attr.Ideal%20For=Women\`: values of one attribute are OR-ed, attributes AND-ed, values matched exactly; at most ${MAX_ATTRIBUTE_FILTERS} attributes.`,
+          '`facets=brand,price,attributes` adds counts for narrowing the listing (none by default); each facet applies every filter but its own.',
+        ].join(' '),
         tags: ['products'],
-        querystring: ListingQuery,
+        querystring: ListedQuery,
         response: {
-          200: ListingPage,
+          200: ListedPage,
           304: notModified,
           400: badRequest,
           404: problemResponse('The category or brand filtered on does not exist'),
@@ -51,10 +57,12 @@ export const productRoutes: FastifyPluginAsyncTypebox<ReadRouteOptions> = async 
         category: request.query.category === undefined ? undefined : canonicalRef(request.query.category),
         brand: request.query.brand === undefined ? undefined : canonicalRef(request.query.brand),
       };
-      // A malformed cursor or price range costs no cache lookup and no fill lock.
+      // A malformed cursor, price range, facet or attribute filter costs no cache lookup and no fill lock.
       checkListingQuery(query);
-      const entry = listingEntry(query);
-      const load = originOf(reply, () => listProducts(repository, query), entry.surrogateKeys);
+      const facetNames = listingFacetNames(facetNamesOf(query.facets, []));
+      const attributes = attributeFiltersOf(request.query);
+      const entry = listingEntry(query, attributes, facetNames);
+      const load = originOf(reply, () => listProducts(repository, { ...query, attributes }, listingFacets(repository, facetNames)), entry.surrogateKeys);
       return replyFromCache(request, reply, reads, { key: entry.key, tags: entry.tags, load });
     },
   );
