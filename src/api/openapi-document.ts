@@ -42,6 +42,7 @@ export async function renderOpenApiDocument(): Promise<string> {
     hotUrlsMaxBytes: 0,
     metrics: new Registry(),
     admin: { store, tokens: [] },
+    search: { search: unused, suggest: unused, onRecovered: () => undefined, shutdown: () => undefined },
   });
   await app.ready();
   const yaml = app.swagger({ yaml: true });
