@@ -5,11 +5,17 @@ import { bundledFeedFiles, importProducts } from '../src/roles/import.ts';
 import { loadConfig } from '../src/config.ts';
 import { createDatabase, ensureDatabase } from '../src/store/database.ts';
 import { migrate } from '../src/store/migrator.ts';
+import { createPostgresSearchEngine } from '../src/search/postgres-search-engine.ts';
+import { createPostgresSearchIndex } from '../src/search/postgres-search-index.ts';
+import { reconcileSearchIndex } from '../src/search/reconcile.ts';
 
 const serverUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-/** `fresh`: dropped first, for a benchmark that changes products (its runs must not see each other's writes). */
-/** BENCH_DATABASE names the default database, so helpers on one server do not migrate each other's. */
+/**
+ * `fresh`: dropped first, for a benchmark that changes products (its runs must not see each other's
+ * writes). BENCH_DATABASE names the default database, so helpers on one server do not migrate each
+ * other's. The search read model is brought up to date (reconcile) as the indexer would leave it.
+ */
 export async function prepareBenchDatabase(name = process.env.BENCH_DATABASE ?? 'catalog_bench', options: { fresh?: boolean } = {}): Promise<string> {
   if (options.fresh) {
     const admin = new pg.Client({ connectionString: serverUrl });
@@ -24,6 +30,9 @@ export async function prepareBenchDatabase(name = process.env.BENCH_DATABASE ?? 
   try {
     await migrate(database.primary, log);
     await importProducts(database.primary, bundledFeedFiles);
+    const readModel = createPostgresSearchEngine({ pool: database.primary });
+    await reconcileSearchIndex({ pool: database.primary, index: { write: createPostgresSearchIndex({ pool: database.primary }).write, versions: readModel.versions }, log });
+    await database.primary.query('ANALYZE');
   } finally {
     await database.close();
   }
