@@ -38,6 +38,10 @@ describe('when a newcomer runs the service with nothing configured', () => {
     const backlog = async () => Number(/^catalog_outbox_backlog (\d+)/m.exec(await (await fetch(`${service?.address}/metrics`)).text())?.[1]);
     for (const until = Date.now() + 90_000; (await backlog()) !== 0 && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await backlog()).toBe(0);
+    // The in-process indexer filled the search read model from those events: search answers.
+    const found = (await (await fetch(`${service.address}/products/search?q=cotton%20shirt&limit=3`)).json()) as { engine: string; items: unknown[] };
+    expect(found.engine).toBe('postgres');
+    expect(found.items).toHaveLength(3);
     const productPath = `/products?sort=price_desc&limit=1`;
     const [top] = ((await (await fetch(service.address + productPath)).json()) as { items: { id: number }[] }).items;
     const before = (await (await fetch(`${service.address}/products/${top?.id}`)).json()) as { variants: { sku: string; price: number }[] };
