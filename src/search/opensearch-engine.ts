@@ -31,13 +31,13 @@ export function createOpenSearchEngine({ client, index, trackTotalHitsUpTo = DEF
   const settings: SearchBodySettings = { trackTotalHitsUpTo };
 
   async function searchOnce(request: SearchRequest, signal?: AbortSignal): Promise<EngineSearchResult> {
-    const response = await callOpenSearch(client.search({ index, body: searchBody(request, settings) as never }), signal);
+    const response = await callOpenSearch(client.search({ index, body: searchBody(request, settings) }), signal);
     return parseSearchResponse(response.body as SearchResponseBody, request);
   }
 
   async function counts(queries: string[], request: SearchRequest, signal?: AbortSignal): Promise<number[]> {
     const body = queries.flatMap((q) => [{ index }, countBody(q, request.filters, settings)]);
-    const response = await callOpenSearch(client.msearch({ body: body as never }), signal);
+    const response = await callOpenSearch(client.msearch({ body }), signal);
     const answers = (response.body as { responses?: (SearchResponseBody & { error?: unknown })[] }).responses ?? [];
     return queries.map((_, position) => {
       const answer = answers[position];
@@ -77,7 +77,7 @@ export function createOpenSearchEngine({ client, index, trackTotalHitsUpTo = DEF
     },
 
     async suggest(q: string, limit: number, signal?: AbortSignal): Promise<Suggestion[]> {
-      const response = await callOpenSearch(client.search({ index, body: suggestBody(q, limit) as never }), signal);
+      const response = await callOpenSearch(client.search({ index, body: suggestBody(q, limit) }), signal);
       return parseSuggestResponse(response.body as Parameters<typeof parseSuggestResponse>[0], q, limit);
     },
   };

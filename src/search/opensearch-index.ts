@@ -3,7 +3,7 @@
 // `<alias>-<suffix>`, so reindex can build a new one and swap the alias in one step.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { Client } from '@opensearch-project/opensearch';
+import type { API, Client } from '@opensearch-project/opensearch';
 import type { SearchDocument, SearchDocumentChange } from '../catalog/search-document.ts';
 import { callOpenSearch } from './opensearch-client.ts';
 
@@ -43,8 +43,8 @@ const text = { type: 'text', analyzer: 'catalog_text', search_analyzer: 'catalog
 const prefixes = { type: 'text', analyzer: 'catalog_prefix', search_analyzer: 'catalog_prefix_search' } as const;
 const namedRef = (copyTo: string[]) => ({
   properties: {
-    id: { type: 'long' },
-    slug: { type: 'keyword' },
+    id: { type: 'long' as const },
+    slug: { type: 'keyword' as const },
     name: { ...text, copy_to: copyTo, fields: { prefix: prefixes } },
   },
 });
@@ -119,7 +119,8 @@ export function indexDefinition({ synonyms, shards = 1, replicas = 1 }: IndexDef
         createdAt: { type: 'date' },
       },
     },
-  };
+    // Checked against the create-index body of OpenSearch's specification, keeping the literal type.
+  } satisfies API.Indices_Create_RequestBody;
 }
 
 /** `from + size` past this is refused by OpenSearch; deep pages go by search_after instead. */
@@ -218,7 +219,7 @@ export async function ensureOpenSearchIndex(options: { client: Client; alias: st
   if (exists.statusCode === 200) return { created: false, index: alias };
   const index = `${alias}-initial`;
   const created = await callOpenSearch(
-    client.indices.create({ index, body: { ...indexDefinition(options), aliases: { [alias]: {} } } as never }, { ignore: [400] }),
+    client.indices.create({ index, body: { ...indexDefinition(options), aliases: { [alias]: {} } } }, { ignore: [400] }),
   );
   if (created.statusCode === 400 && !isAlreadyExists(created.body)) {
     throw new Error(`creating OpenSearch index ${index} failed: ${JSON.stringify(created.body).slice(0, 500)}`);

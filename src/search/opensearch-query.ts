@@ -16,7 +16,13 @@ import {
 } from '../catalog/search.ts';
 import { KEY_SEPARATOR, MAX_RESULT_WINDOW } from './opensearch-index.ts';
 
-type Query = Record<string, unknown>;
+import type { API, Types } from '@opensearch-project/opensearch';
+
+// The client's types are generated from OpenSearch's API specification: a body that does not fit
+// the documented DSL fails to compile.
+type Query = Types.Common_QueryDsl.QueryContainer;
+type Aggregations = Record<string, Types.Common_Aggregations.AggregationContainer>;
+type Sort = Types.Common.SortCombinations[];
 
 /** Field boosts: a word in the name says more about the product than one in its description. */
 export const FIELD_BOOSTS = ['name^4', 'brand.name^3', 'categories.name^2', 'description^1'] as const;
@@ -99,20 +105,28 @@ function allOf(facet: FacetFilters, except?: 'brand' | 'price' | string): Query[
   return queries;
 }
 
-const filtered = (queries: Query[], aggs: Query): Query => ({ filter: { bool: { filter: queries } }, aggs });
+/**
+ * A terms aggregation on `field`. The specification's TermsAggregationFields lacks `field`, which the
+ * terms aggregation's documentation has; the rest of the options are checked against it.
+ */
+export function termsAggregation(field: string, options: Types.Common_Aggregations.TermsAggregationFields): Types.Common_Aggregations.AggregationContainer {
+  return { terms: { field, ...options } as Types.Common_Aggregations.TermsAggregationFields };
+}
+
+const filtered = (queries: Query[], aggs: Aggregations): Types.Common_Aggregations.AggregationContainer => ({ filter: { bool: { filter: queries } }, aggs });
 
 /** The aggregations of the facets asked for, each over every facet filter but its own. */
-export function facetAggregations(request: SearchRequest, facet: FacetFilters): Query {
-  const aggs: Query = {};
+export function facetAggregations(request: SearchRequest, facet: FacetFilters): Aggregations {
+  const aggs: Aggregations = {};
   const asked = new Set(request.facets);
   if (asked.has('category')) {
     // The category filter is shared (not a facet filter): the children of the filtered category
     // already count only its descendants, which is what leaving the filter out would count too.
     aggs.category = filtered(allOf(facet), {
-      values: { terms: { field: 'categoryKeys', include: childrenPattern(request.filters.categoryPath), size: CATEGORY_FACET_SIZE } },
+      values: termsAggregation('categoryKeys', { include: childrenPattern(request.filters.categoryPath), size: CATEGORY_FACET_SIZE }),
     });
   }
-  if (asked.has('brand')) aggs.brand = filtered(allOf(facet, 'brand'), { values: { terms: { field: 'brandKey', size: MAX_FACET_VALUES } } });
+  if (asked.has('brand')) aggs.brand = filtered(allOf(facet, 'brand'), { values: termsAggregation('brandKey', { size: MAX_FACET_VALUES }) });
   if (asked.has('price')) {
     const ranges = PRICE_BUCKETS.map(([from, to]) => (to === null ? { from } : { from, to }));
     aggs.price = filtered(allOf(facet, 'price'), { values: { range: { field: 'priceMin', ranges } } });
@@ -128,7 +142,7 @@ export function facetAggregations(request: SearchRequest, facet: FacetFilters): 
       aggs[`attribute_${index}`] = filtered(allOf(facet, `attribute:${attribute.name}`), {
         nested: {
           nested: { path: 'attributes' },
-          aggs: { named: { filter: { term: { 'attributes.name': attribute.name } }, aggs: { values: { terms: { field: 'attributes.value', size: MAX_FACET_VALUES } } } } },
+          aggs: { named: { filter: { term: { 'attributes.name': attribute.name } }, aggs: { values: termsAggregation('attributes.value', { size: MAX_FACET_VALUES }) } } },
         },
       });
     });
@@ -136,10 +150,10 @@ export function facetAggregations(request: SearchRequest, facet: FacetFilters): 
   return aggs;
 }
 
-function attributeNames(selected: string[]): Query {
-  const terms: Query = { field: 'attributes.name', size: MAX_ATTRIBUTE_FACETS, min_doc_count: MIN_ATTRIBUTE_FACET_PRODUCTS };
-  if (selected.length > 0) terms.exclude = selected;
-  return { terms, aggs: { values: { terms: { field: 'attributes.value', size: MAX_FACET_VALUES } } } };
+function attributeNames(selected: string[]): Types.Common_Aggregations.AggregationContainer {
+  const options: Types.Common_Aggregations.TermsAggregationFields = { size: MAX_ATTRIBUTE_FACETS, min_doc_count: MIN_ATTRIBUTE_FACET_PRODUCTS };
+  if (selected.length > 0) options.exclude = selected;
+  return { ...termsAggregation('attributes.name', options), aggs: { values: termsAggregation('attributes.value', { size: MAX_FACET_VALUES }) } };
 }
 
 /** Lucene regexp over categoryKeys (`path<US>slug<US>name`): the keys one level below the path (the roots without one). */
@@ -154,7 +168,7 @@ function categoryIdOf(categoryPath: string | undefined): number | undefined {
 }
 
 /** Each sort, with the product id last so equal keys keep one order and search_after resumes exactly. */
-export const SORTS: Record<SearchSort, Query[]> = {
+export const SORTS: Record<SearchSort, Sort> = {
   relevance: [{ _score: { order: 'desc' } }, { id: { order: 'asc' } }],
   price_asc: [{ priceMin: { order: 'asc' } }, { id: { order: 'asc' } }],
   price_desc: [{ priceMin: { order: 'desc' } }, { id: { order: 'desc' } }],
@@ -163,7 +177,7 @@ export const SORTS: Record<SearchSort, Query[]> = {
   rating: [{ rating: { order: 'desc', missing: 0 } }, { id: { order: 'desc' } }],
 };
 
-export const HIGHLIGHT = {
+export const HIGHLIGHT: Types.Core_Search.Highlight = {
   pre_tags: ['<em>'],
   post_tags: ['</em>'],
   encoder: 'html',
@@ -172,8 +186,10 @@ export const HIGHLIGHT = {
 
 export const SOURCE_FIELDS = ['id', 'slug', 'name', 'brand', 'image', 'priceMin', 'priceMax', 'currency', 'inStock', 'rating'];
 
+const collateQuery: Query = { bool: { filter: [{ term: { removed: false } }, { match: { searchText: { query: '{{suggestion}}', operator: 'and' } } }] } };
+
 /** The phrase suggester for didYouMean: corrections that still find a product with every word. */
-export function spellingSuggester(q: string): Query {
+export function spellingSuggester(q: string): Types.Core_Search.FieldSuggester {
   return {
     text: q,
     phrase: {
@@ -182,17 +198,18 @@ export function spellingSuggester(q: string): Query {
       gram_size: 3,
       max_errors: 2,
       direct_generator: [{ field: 'spelling', suggest_mode: 'always' }],
-      collate: { query: { source: { bool: { filter: [{ term: { removed: false } }, { match: { searchText: { query: '{{suggestion}}', operator: 'and' } } }] } } }, prune: false },
+      // The template as a string, as the specification types it; {{suggestion}} is each candidate.
+      collate: { query: { source: JSON.stringify(collateQuery) }, prune: false },
     },
   };
 }
 
-export function searchBody(request: SearchRequest, settings: SearchBodySettings): Query {
+export function searchBody(request: SearchRequest, settings: SearchBodySettings): API.Search_RequestBody {
   const facet = facetFilters(request.filters);
   const postFilters = allOf(facet);
   // Without facets, nothing needs the facet filters kept out of the query: they filter it directly.
   const inQuery = request.facets.length === 0;
-  const body: Query = {
+  const body: API.Search_RequestBody = {
     size: request.limit + 1,
     track_total_hits: settings.trackTotalHitsUpTo,
     _source: SOURCE_FIELDS,
@@ -208,7 +225,7 @@ export function searchBody(request: SearchRequest, settings: SearchBodySettings)
 }
 
 /** search_after from this engine's own cursor; a position as an offset from another engine's. */
-function pagePosition({ cursor, limit }: SearchRequest): Query {
+function pagePosition({ cursor, limit }: SearchRequest): Pick<API.Search_RequestBody, 'from' | 'search_after'> {
   if (cursor === undefined) return {};
   if (cursor.engine === 'opensearch' && cursor.after !== null) return { search_after: cursor.after };
   if (cursor.offset + limit + 1 > MAX_RESULT_WINDOW) {
@@ -218,7 +235,7 @@ function pagePosition({ cursor, limit }: SearchRequest): Query {
 }
 
 /** One count per candidate query: how many products match with the same filters (for the relaxed retry). */
-export function countBody(q: string, filters: SearchFilters, settings: SearchBodySettings): Query {
+export function countBody(q: string, filters: SearchFilters, settings: SearchBodySettings): API.Search_RequestBody {
   return {
     size: 0,
     track_total_hits: settings.trackTotalHitsUpTo,

@@ -4,7 +4,7 @@
 // the new index, and the old one is deleted. Nothing written meanwhile is lost: a change the indexer
 // wrote to the old index before the swap is in product_changes and is replayed after it; every write
 // carries the product's version, so a replay never undoes a newer document.
-import type { Client } from '@opensearch-project/opensearch';
+import type { API, Client } from '@opensearch-project/opensearch';
 import type { Queryable } from '../store/postgres-guard.ts';
 import { loadSearchDocumentChanges } from '../store/search-documents.ts';
 import { callOpenSearch } from './opensearch-client.ts';
@@ -41,9 +41,11 @@ export interface ReindexResult {
 }
 
 export const DEFAULT_REINDEX_BATCH_SIZE = 500;
+/** OpenSearch's default: a write is searchable within a second (the freshness the search issue asks for). */
+export const REFRESH_INTERVAL = '1s';
 
 /** The one _aliases body that moves the alias: removing it from the old indexes and adding it to the new, atomically. */
-export function aliasSwapActions(alias: string, index: string, previous: readonly string[], concreteIndexNamedLikeAlias = false) {
+export function aliasSwapActions(alias: string, index: string, previous: readonly string[], concreteIndexNamedLikeAlias = false): API.Indices_UpdateAliases_RequestBody {
   return {
     actions: [
       ...previous.map((old) => ({ remove: { index: old, alias } })),
@@ -63,7 +65,7 @@ export async function reindexOpenSearch(options: ReindexOptions): Promise<Reinde
 
   // Built without replicas or refreshes (both cost while nobody searches it), then given both.
   const definition = indexDefinition({ synonyms: options.synonyms, replicas: 0 });
-  await callOpenSearch(client.indices.create({ index, body: { ...definition, settings: { ...definition.settings, refresh_interval: '-1' } } as never }));
+  await callOpenSearch(client.indices.create({ index, body: { ...definition, settings: { ...definition.settings, refresh_interval: '-1' } } }));
   let documents = 0;
   try {
     const writer = createOpenSearchIndexWriter({ client, index });
@@ -76,7 +78,7 @@ export async function reindexOpenSearch(options: ReindexOptions): Promise<Reinde
       after = ids.at(-1)!;
       options.onProgress?.(documents);
     }
-    await callOpenSearch(client.indices.putSettings({ index, body: { index: { number_of_replicas: replicas, refresh_interval: null } } as never }));
+    await callOpenSearch(client.indices.putSettings({ index, body: { number_of_replicas: replicas, refresh_interval: REFRESH_INTERVAL } }));
     await callOpenSearch(client.indices.refresh({ index }));
   } catch (error) {
     await callOpenSearch(client.indices.delete({ index }, { ignore: [404] })).catch(() => undefined);
@@ -84,7 +86,7 @@ export async function reindexOpenSearch(options: ReindexOptions): Promise<Reinde
   }
 
   const previous = await indexesBehind(client, alias);
-  await callOpenSearch(client.indices.updateAliases({ body: aliasSwapActions(alias, index, previous.indexes, previous.concrete) as never }));
+  await callOpenSearch(client.indices.updateAliases({ body: aliasSwapActions(alias, index, previous.indexes, previous.concrete) }));
 
   const caughtUp = await catchUp(options, mark, catchUpMarginMs, batchSize);
   if (previous.indexes.length > 0) await callOpenSearch(client.indices.delete({ index: previous.indexes }, { ignore: [404] }));

@@ -3,14 +3,14 @@
 // categories are aggregated over every listed product (a global aggregation, so a brand is offered
 // even when no product name starts with what was typed), the categories' keys filtered by a regular
 // expression on the folded name so only the category whose own name matches is offered.
+import type { API, Types } from '@opensearch-project/opensearch';
 import type { Suggestion } from '../catalog/search.ts';
 import { foldForPrefix, KEY_SEPARATOR } from './opensearch-index.ts';
+import { termsAggregation } from './opensearch-query.ts';
 
-type Query = Record<string, unknown>;
+const listed: Types.Common_QueryDsl.QueryContainer = { term: { removed: false } };
 
-const listed = { term: { removed: false } };
-
-export function suggestBody(q: string, limit: number): Query {
+export function suggestBody(q: string, limit: number): API.Search_RequestBody {
   const folded = foldForPrefix(q);
   return {
     size: limit,
@@ -31,7 +31,7 @@ export function suggestBody(q: string, limit: number): Query {
         aggs: {
           matching: {
             filter: { bool: { filter: [listed, { match: { 'brand.name.prefix': { query: q, operator: 'and' } } }] } },
-            aggs: { values: { terms: { field: 'brandKey', size: limit } } },
+            aggs: { values: termsAggregation('brandKey', { size: limit }) },
           },
         },
       },
@@ -40,7 +40,7 @@ export function suggestBody(q: string, limit: number): Query {
         aggs: {
           matching: {
             filter: { bool: { filter: [listed, { match: { 'categories.name.prefix': { query: q, operator: 'and' } } }] } },
-            aggs: { values: { terms: { field: 'categorySuggestKeys', include: categoryPrefixPattern(folded), size: limit } } },
+            aggs: { values: termsAggregation('categorySuggestKeys', { include: categoryPrefixPattern(folded), size: limit }) },
           },
         },
       },

@@ -1,13 +1,13 @@
 // What reconcile compares with PostgreSQL on the OpenSearch side: the version each product's document
 // holds, tombstones included. Read by id order with search_after (no scroll context to clean up),
 // only the version and the removed flag fetched.
-import type { Client } from '@opensearch-project/opensearch';
+import type { API, Client } from '@opensearch-project/opensearch';
 import { callOpenSearch } from './opensearch-client.ts';
 import type { IndexedVersions } from './search-port.ts';
 
 export const VERSIONS_PAGE_SIZE = 1_000;
 
-export function versionsPageBody(fromId: number, toId: number, after: number | undefined, size = VERSIONS_PAGE_SIZE) {
+export function versionsPageBody(fromId: number, toId: number, after: number | undefined, size = VERSIONS_PAGE_SIZE): API.Search_RequestBody {
   return {
     size,
     // _version is the external version the document was written with: the authority, whatever _source says.
@@ -31,7 +31,7 @@ export function createOpenSearchIndexedVersions({ client, index, pageSize = VERS
     async versions(fromId: number, toId: number) {
       const held = new Map<number, { version: number; removed: boolean }>();
       for (let after: number | undefined; ; ) {
-        const response = await callOpenSearch(client.search({ index, body: versionsPageBody(fromId, toId, after, pageSize) as never }));
+        const response = await callOpenSearch(client.search({ index, body: versionsPageBody(fromId, toId, after, pageSize) }));
         const hits = ((response.body as { hits?: { hits?: VersionHit[] } }).hits?.hits ?? []);
         for (const hit of hits) held.set(Number(hit._id), { version: Number(hit._version), removed: hit._source?.removed === true });
         if (hits.length < pageSize) return held;

@@ -83,7 +83,7 @@ describe('when the catalogue is reindexed', () => {
     const created = fake.requests[0]!.body as { settings: { number_of_replicas: number; refresh_interval: string; analysis: { filter: { catalog_synonyms: { synonyms: string[] } } } } };
     expect(created.settings).toMatchObject({ number_of_replicas: 0, refresh_interval: '-1' });
     expect(created.settings.analysis.filter.catalog_synonyms.synonyms).toEqual(['sofa, couch']);
-    expect(fake.requests.find((sent) => sent.path === `/${index}/_settings`)!.body).toEqual({ index: { number_of_replicas: 1, refresh_interval: null } });
+    expect(fake.requests.find((sent) => sent.path === `/${index}/_settings`)!.body).toEqual({ number_of_replicas: 1, refresh_interval: '1s' });
 
     const built = bulksTo(index).map((action) => Number(action._id));
     expect(built).toHaveLength(Number(rows[0]!.count));
