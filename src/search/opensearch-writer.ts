@@ -8,7 +8,7 @@ import type { SearchDocumentChange } from '../catalog/search-document.ts';
 import { CatalogError } from '../catalog/catalog-error.ts';
 import { callOpenSearch, UNAVAILABLE_STATUSES } from './opensearch-client.ts';
 import { indexedSource } from './opensearch-index.ts';
-import type { SearchIndexWriter, SearchIndexWriteResult } from './search-port.ts';
+import type { SearchIndexWriteOptions, SearchIndexWriter, SearchIndexWriteResult } from './search-port.ts';
 
 export interface OpenSearchWriterOptions {
   client: Client;
@@ -19,9 +19,11 @@ export interface OpenSearchWriterOptions {
 }
 
 /** The NDJSON lines of one _bulk: an index action with the external version, then the source. */
-export function bulkLines(index: string, changes: readonly SearchDocumentChange[]): object[] {
+export function bulkLines(index: string, changes: readonly SearchDocumentChange[], options?: SearchIndexWriteOptions): object[] {
+  // external_gte also rewrites a document held at the same version (a repair), never a newer one.
+  const versionType = options?.replaceSameVersion ? 'external_gte' : 'external';
   return changes.flatMap((change): object[] => [
-    { index: { _index: index, _id: String(change.productId), version: change.version, version_type: 'external' } },
+    { index: { _index: index, _id: String(change.productId), version: change.version, version_type: versionType } },
     indexedSource(change),
   ]);
 }
@@ -61,9 +63,9 @@ export function countBulkResponse(body: { errors?: boolean; items?: Record<strin
 
 export function createOpenSearchIndexWriter({ client, index, refresh = false }: OpenSearchWriterOptions): SearchIndexWriter {
   return {
-    async write(changes: readonly SearchDocumentChange[]): Promise<SearchIndexWriteResult> {
+    async write(changes: readonly SearchDocumentChange[], options?: SearchIndexWriteOptions): Promise<SearchIndexWriteResult> {
       if (changes.length === 0) return { applied: 0, stale: 0 };
-      const response = await callOpenSearch(client.bulk({ body: bulkLines(index, changes), refresh }));
+      const response = await callOpenSearch(client.bulk({ body: bulkLines(index, changes, options), refresh }));
       return countBulkResponse(response.body as Parameters<typeof countBulkResponse>[0], changes.length);
     },
   };

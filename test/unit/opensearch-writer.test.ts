@@ -19,6 +19,9 @@ describe('when changes are written', () => {
     expect(lines[2]).toEqual({ index: { _index: 'catalog-products', _id: '42', version: 3, version_type: 'external' } });
     expect(lines[3]).toEqual({ id: 42, version: 3, removed: true });
     expect(lines[4]).toEqual({ index: { _index: 'catalog-products', _id: '43', version: GONE_VERSION, version_type: 'external' } });
+    // A repair (reconcile) rewrites a document held at the same version too, never a newer one.
+    const repair = bulkLines('catalog-products', [{ productId: 41, version: 6, document: null }], { replaceSameVersion: true });
+    expect(repair[0]).toEqual({ index: { _index: 'catalog-products', _id: '41', version: 6, version_type: 'external_gte' } });
   });
 });
 
