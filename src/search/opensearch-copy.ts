@@ -73,8 +73,9 @@ export function startPendingRedrive(options: PendingRedriveOptions): { redrive()
   async function redrive(): Promise<number> {
     let done = 0;
     for (;;) {
-      const { rows } = await pool.query<{ product_id: string; marked_at: Date }>(
-        'SELECT product_id, marked_at FROM search_index_pending ORDER BY product_id LIMIT $1',
+      // marked_at as text: a JavaScript Date would drop its microseconds, and the delete compares it exactly.
+      const { rows } = await pool.query<{ product_id: string; marked_at: string }>(
+        'SELECT product_id, marked_at::text FROM search_index_pending ORDER BY product_id LIMIT $1',
         [batchSize],
       );
       if (rows.length === 0) break;

@@ -1,18 +1,17 @@
 // Search that survives its engine: OpenSearch configured but dead, or hanging, and /products/search
 // and /products/suggest still answer from PostgreSQL, flagged degraded in the body and a header; the
 // breaker opens, and closes on its own once OpenSearch answers again.
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../support/free-port.ts';
 import { startTestCatalog, type TestCatalog } from '../support/catalog-app.ts';
-import { openSearchAnswer } from '../support/opensearch-answers.ts';
+import { startFakeOpenSearch, type FakeOpenSearch } from '../support/fake-opensearch.ts';
+import { hit, searchResponse } from '../support/opensearch-fixtures.ts';
+import { freePort } from '../support/free-port.ts';
 
 const catalogs: TestCatalog[] = [];
-const servers: Server[] = [];
+const nodes: FakeOpenSearch[] = [];
 afterEach(async () => {
   await Promise.all(catalogs.splice(0).map((catalog) => catalog.close()));
-  await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
+  await Promise.all(nodes.splice(0).map((node) => node.close()));
 });
 
 async function catalogWithOpenSearch(url: string): Promise<TestCatalog> {
@@ -21,24 +20,12 @@ async function catalogWithOpenSearch(url: string): Promise<TestCatalog> {
   return catalog;
 }
 
-/** An OpenSearch stand-in: `mode.now` decides what each request gets. */
-async function fakeOpenSearch(mode: { now: 'hang' | 'answer' }): Promise<{ url: string; requests: () => number }> {
-  let requests = 0;
-  const held: ServerResponse[] = [];
-  const server = createServer((request, response) => {
-    requests += 1;
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      if (mode.now === 'hang') return void held.push(response);
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify(openSearchAnswer(request.url ?? '', body)));
-    });
-  });
-  server.on('close', () => held.forEach((response) => response.destroy()));
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests: () => requests };
+/** An OpenSearch stand-in that hangs, or answers every search with one product, as `mode.now` says. */
+async function openSearchNode(mode: { now: 'hang' | 'answer' }): Promise<FakeOpenSearch> {
+  const node = await startFakeOpenSearch();
+  nodes.push(node);
+  node.answer(() => (mode.now === 'hang' ? 'hang' : { status: 200, body: searchResponse({ hits: [hit(1, [3.2, 1])], text: 'lamp' }) }));
+  return node;
 }
 
 async function metric(catalog: TestCatalog, pattern: RegExp): Promise<number> {
@@ -69,7 +56,7 @@ describe('when OpenSearch is configured but nothing listens at its address', () 
 
 describe('when OpenSearch hangs', () => {
   it('then each search is answered within the timeout, the breaker opens after a few, and later searches skip OpenSearch', async () => {
-    const open = await fakeOpenSearch({ now: 'hang' });
+    const open = await openSearchNode({ now: 'hang' });
     const catalog = await catalogWithOpenSearch(open.url);
     for (const [i, q] of ['shirt', 'watch', 'sofa', 'mug', 'shoe', 'bag', 'ring'].entries()) {
       const started = Date.now();
@@ -85,7 +72,7 @@ describe('when OpenSearch hangs', () => {
 
   it('then, once it answers again, the breaker closes on its own and the degraded answers cached meanwhile are dropped', async () => {
     const mode = { now: 'hang' as 'hang' | 'answer' };
-    const open = await fakeOpenSearch(mode);
+    const open = await openSearchNode(mode);
     const catalog = await catalogWithOpenSearch(open.url);
     for (const q of ['shirt', 'watch', 'sofa', 'mug', 'shoe']) await catalog.app.inject(`/products/search?q=${q}&facets=none`);
     expect((await catalog.app.inject('/products/search?q=lamp&facets=none')).json()).toMatchObject({ degraded: true });
