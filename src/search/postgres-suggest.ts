@@ -5,6 +5,8 @@ import { highlightPrefixes, tsqueryText } from './search-text.ts';
 
 /** Product names considered per kind of match, at most. */
 const CANDIDATES = 100;
+/** Shortest typed text whose words are completed inside names, not only at their start. */
+const MIN_WORD_PREFIX = 3;
 
 export interface SuggestionRow {
   kind: Suggestion['kind'];
@@ -19,6 +21,8 @@ export interface SuggestionRow {
  */
 export function suggestStatement(words: readonly string[], limit: number): { text: string; values: unknown[] } {
   const last = words.length - 1;
+  // One or two letters start a word in most names: only names starting with them are looked at.
+  const wordPrefixes = words.join(' ').length >= MIN_WORD_PREFIX;
   const query = tsqueryText(words.map((word, index) => ({ word, spelt: word, alternatives: index === last ? [] : [[word]], prefix: index === last })));
   return {
     text: `WITH q AS (SELECT to_tsquery('simple', $1) AS query)
@@ -36,9 +40,9 @@ export function suggestStatement(words: readonly string[], limit: number): { tex
            -- each bounded, so a one-letter prefix costs what a long one does.
            (SELECT d.name_key, d.document, true AS starts, d.rating, d.product_id FROM search_documents d
              WHERE NOT d.removed AND d.name_key LIKE $2 ORDER BY d.name_key LIMIT ${CANDIDATES})
-           UNION ALL
+           ${wordPrefixes ? `UNION ALL
            (SELECT d.name_key, d.document, false, d.rating, d.product_id FROM search_documents d, q
-             WHERE NOT d.removed AND d.name_vector @@ q.query LIMIT ${CANDIDATES})) c
+             WHERE NOT d.removed AND d.name_vector @@ q.query LIMIT ${CANDIDATES})` : ''}) c
           ORDER BY c.name_key, c.starts DESC, c.rating DESC, c.product_id) s
         ORDER BY s.starts DESC, s.rating DESC, s.product_id LIMIT $3)`,
     values: [query, `${escapeLike(words.join(' '))}%`, limit],
