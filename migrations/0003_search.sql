@@ -2,7 +2,6 @@
 -- query matches, filters, sorts and counts on, all generated from the document the indexer writes, so
 -- the indexer's write stays one set-based statement; a statement-level trigger keeps the vocabulary
 -- (words for typo tolerance and "did you mean", brand and category names for suggestions).
-CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE EXTENSION IF NOT EXISTS unaccent;
 -- levenshtein_less_equal(): a typo's spellings are the known words within an edit distance, as OpenSearch's fuzziness.
 CREATE EXTENSION IF NOT EXISTS fuzzystrmatch;
@@ -158,3 +157,10 @@ CREATE TRIGGER search_documents_updated AFTER UPDATE ON search_documents REFEREN
   FOR EACH STATEMENT EXECUTE FUNCTION search_documents_updated();
 CREATE TRIGGER search_documents_deleted AFTER DELETE ON search_documents REFERENCING OLD TABLE AS old_rows
   FOR EACH STATEMENT EXECUTE FUNCTION search_documents_deleted();
+
+-- Documents indexed before this migration: their vocabulary, as the trigger would have kept it.
+INSERT INTO search_words (word, documents)
+SELECT word, count(*) FROM search_documents, unnest(words) AS word WHERE NOT removed GROUP BY word;
+INSERT INTO search_names (kind, slug, name, documents)
+SELECT names.kind, names.slug, max(names.name), count(*) FROM search_documents, search_document_names(document) AS names
+ WHERE NOT removed GROUP BY names.kind, names.slug;
