@@ -292,6 +292,12 @@ describe.each(searchEnginesUnderTest)('search contract on $name', (underTest) =>
     });
   });
 
+  it('when the caller has given up, then the search and the suggestion reject with its reason', async () => {
+    const gaveUp = AbortSignal.abort(new Error('gave up'));
+    await expect(engine.search(request('samsung'), gaveUp)).rejects.toThrow('gave up');
+    await expect(engine.suggest('sams', 5, gaveUp)).rejects.toThrow('gave up');
+  });
+
   describe('suggest', () => {
     it('when a prefix is typed, then brands and products starting with it are suggested with the prefix marked', async () => {
       const suggestions = await engine.suggest('sams', 8);
