@@ -123,7 +123,7 @@ async function main(): Promise<void> {
   try {
     // The read model as the indexer leaves it; documents already at their version are left alone.
     await rebuildSearchIndex({ pool, writer: createPostgresSearchIndex({ pool }) });
-    await pool.query('ANALYZE search_documents, search_words, search_names');
+    await pool.query('VACUUM ANALYZE search_documents, search_words, search_names');
     const { rows } = await pool.query<{ document: SearchDocument }>('SELECT document FROM search_documents WHERE NOT removed ORDER BY product_id');
     const documents = rows.map((row) => row.document);
     const queries = judgedQueries(documents);

@@ -18,19 +18,22 @@ export const MAX_RELAXED_ATTEMPTS = 3;
 export interface PostgresSearchEngine extends SearchEngine, IndexedVersions {}
 
 export function createPostgresSearchEngine({ pool, synonyms = new Map() }: { pool: Queryable; synonyms?: Synonyms }): PostgresSearchEngine {
-  async function page(request: SearchRequest, groups: readonly WordGroup[]): Promise<EngineSearchResult> {
+  // A caller that gave up (the route's timeout, the breaker) stops the work between statements; a
+  // statement already running finishes under the pool's statement_timeout.
+  async function page(request: SearchRequest, groups: readonly WordGroup[], signal: AbortSignal | undefined): Promise<EngineSearchResult> {
+    signal?.throwIfAborted();
     const statement = searchStatement(request, groups);
     const { rows } = await pool.query<SearchRow>(statement.text, statement.values);
     return searchResultOf(rows[0]!, request);
   }
 
   /** Nothing matched every word: the same page for fewer words, dropping the least important first. */
-  async function relaxedPage(request: SearchRequest, plan: QueryPlan): Promise<EngineSearchResult | undefined> {
+  async function relaxedPage(request: SearchRequest, plan: QueryPlan, signal: AbortSignal | undefined): Promise<EngineSearchResult | undefined> {
     const order = droppingOrder(plan.analyses);
     for (let count = 1; count <= Math.min(MAX_RELAXED_ATTEMPTS, plan.groups.length - 1); count += 1) {
       const dropped = new Set(order.slice(0, count));
       const kept = plan.groups.filter((_, index) => !dropped.has(index));
-      const result = await page(request, kept);
+      const result = await page(request, kept, signal);
       if (result.total.value > 0) {
         const droppedWords = plan.groups.filter((_, index) => dropped.has(index)).map((group) => group.word);
         return { ...result, relaxed: { query: kept.map((group) => group.word).join(' '), dropped: droppedWords } };
@@ -42,16 +45,18 @@ export function createPostgresSearchEngine({ pool, synonyms = new Map() }: { poo
   return {
     name: 'postgres',
 
-    async search(request) {
+    async search(request, signal) {
+      signal?.throwIfAborted();
       const plan = planQuery(await analyseQuery(pool, request.q), synonyms);
       if (plan.groups.length === 0) return emptySearchResult(request);
-      const result = await page(request, plan.groups);
+      const result = await page(request, plan.groups, signal);
       // The total counts every match, not the page: a later page of a relaxed search relaxes alike.
-      const relaxed = result.total.value === 0 ? await relaxedPage(request, plan) : undefined;
+      const relaxed = result.total.value === 0 ? await relaxedPage(request, plan, signal) : undefined;
       return { ...(relaxed ?? result), didYouMean: plan.didYouMean };
     },
 
-    async suggest(q, limit): Promise<Suggestion[]> {
+    async suggest(q, limit, signal): Promise<Suggestion[]> {
+      signal?.throwIfAborted();
       const words = queryWords(q);
       if (words.length === 0) return [];
       const statement = suggestStatement(words, limit);

@@ -3,6 +3,11 @@
 import type { Suggestion } from '../catalog/search.ts';
 import { highlightPrefixes, tsqueryText } from './search-text.ts';
 
+/** Product names considered per kind of match, at most. */
+const CANDIDATES = 100;
+/** Shortest typed text whose words are completed inside names, not only at their start. */
+const MIN_WORD_PREFIX = 3;
+
 export interface SuggestionRow {
   kind: Suggestion['kind'];
   text: string;
@@ -16,22 +21,29 @@ export interface SuggestionRow {
  */
 export function suggestStatement(words: readonly string[], limit: number): { text: string; values: unknown[] } {
   const last = words.length - 1;
+  // One or two letters start a word in most names: only names starting with them are looked at.
+  const wordPrefixes = words.join(' ').length >= MIN_WORD_PREFIX;
   const query = tsqueryText(words.map((word, index) => ({ word, spelt: word, alternatives: index === last ? [] : [[word]], prefix: index === last })));
   return {
     text: `WITH q AS (SELECT to_tsquery('simple', $1) AS query)
       (SELECT 'brand' AS kind, n.name AS text, n.slug FROM search_names n, q
         WHERE n.kind = 'brand' AND n.documents > 0 AND n.name_vector @@ q.query
-        ORDER BY search_key(n.name) LIKE $2 DESC, n.documents DESC, n.slug LIMIT $3)
+        ORDER BY n.name_key LIKE $2 DESC, n.documents DESC, n.slug LIMIT $3)
       UNION ALL
       (SELECT 'category', n.name, n.slug FROM search_names n, q
         WHERE n.kind = 'category' AND n.documents > 0 AND n.name_vector @@ q.query
-        ORDER BY search_key(n.name) LIKE $2 DESC, n.documents DESC, n.slug LIMIT $3)
+        ORDER BY n.name_key LIKE $2 DESC, n.documents DESC, n.slug LIMIT $3)
       UNION ALL
-      (SELECT 'product', s.name, s.slug FROM (
-         SELECT DISTINCT ON (d.name_key) d.document->>'name' AS name, d.document->>'slug' AS slug, d.name_key LIKE $2 AS starts, d.rating, d.product_id
-           FROM search_documents d, q
-          WHERE NOT d.removed AND d.name_vector @@ q.query
-          ORDER BY d.name_key, d.rating DESC, d.product_id) s
+      (SELECT 'product', s.document->>'name', s.document->>'slug' FROM (
+         SELECT DISTINCT ON (c.name_key) c.* FROM (
+           -- Names starting with the prefix (a btree range), then names with a word starting with it;
+           -- each bounded, so a one-letter prefix costs what a long one does.
+           (SELECT d.name_key, d.document, true AS starts, d.rating, d.product_id FROM search_documents d
+             WHERE NOT d.removed AND d.name_key LIKE $2 ORDER BY d.name_key LIMIT ${CANDIDATES})
+           ${wordPrefixes ? `UNION ALL
+           (SELECT d.name_key, d.document, false, d.rating, d.product_id FROM search_documents d, q
+             WHERE NOT d.removed AND d.name_vector @@ q.query LIMIT ${CANDIDATES})` : ''}) c
+          ORDER BY c.name_key, c.starts DESC, c.rating DESC, c.product_id) s
         ORDER BY s.starts DESC, s.rating DESC, s.product_id LIMIT $3)`,
     values: [query, `${escapeLike(words.join(' '))}%`, limit],
   };

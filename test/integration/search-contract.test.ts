@@ -94,10 +94,11 @@ describe.each(searchEnginesUnderTest)('search contract on $name', (underTest) =>
       expect(documents.some((document) => document.brand?.name === 'Nike' && /running shoes/i.test(document.name))).toBe(true);
     });
 
-    it('when a query holds a word of the synonyms file ("couch"), then products named by its synonym ("sofa") are found', async () => {
-      const documents = await documentsOf(await engine.search(request('couch')));
-      expect(documents.length).toBeGreaterThan(0);
-      expect(documents.some((document) => /sofa/i.test(document.name))).toBe(true);
+    it('when a query holds a word of the synonyms file that no product holds ("wristwatch"), then products named by its synonym ("watch") are found', async () => {
+      const result = await engine.search(request('wristwatch'));
+      expect(result.total.value).toBeGreaterThan(100);
+      expect(result.relaxed).toBeNull();
+      for (const document of await documentsOf(result)) expect(searchable(document)).toMatch(/watch/);
     });
 
     it('when the last word is still being typed, then it matches as a prefix', async () => {
@@ -289,6 +290,12 @@ describe.each(searchEnginesUnderTest)('search contract on $name', (underTest) =>
       const result = await engine.search(request('qwxzvbnq', { facets: ALL_FACETS }));
       expect(result).toMatchObject({ items: [], total: { value: 0, estimate: false }, didYouMean: null, relaxed: null, next: null });
     });
+  });
+
+  it('when the caller has given up, then the search and the suggestion reject with its reason', async () => {
+    const gaveUp = AbortSignal.abort(new Error('gave up'));
+    await expect(engine.search(request('samsung'), gaveUp)).rejects.toThrow('gave up');
+    await expect(engine.suggest('sams', 5, gaveUp)).rejects.toThrow('gave up');
   });
 
   describe('suggest', () => {

@@ -16,7 +16,7 @@ export async function setup(): Promise<void> {
     await importProducts(database.primary, bundledFeedFiles);
     // The search read model as the indexer would leave it once the import's events are applied.
     await rebuildSearchIndex({ pool: database.primary, writer: createPostgresSearchIndex({ pool: database.primary }) });
-    await database.primary.query('ANALYZE search_documents, search_words, search_names');
+    await database.primary.query('VACUUM ANALYZE search_documents, search_words, search_names');
   } finally {
     await database.close();
   }
