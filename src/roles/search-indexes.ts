@@ -7,14 +7,14 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../config.ts';
 import { createOpenSearchClient } from '../search/opensearch-client.ts';
 import { createOpenSearchEngine } from '../search/opensearch-engine.ts';
-import { ensureOpenSearchIndex, readSynonymsFile as readSynonymRules } from '../search/opensearch-index.ts';
+import { ensureOpenSearchIndex } from '../search/opensearch-index.ts';
 import { createOpenSearchIndexedVersions } from '../search/opensearch-versions.ts';
 import { createOpenSearchIndexWriter } from '../search/opensearch-writer.ts';
 import { createPostgresSearchEngine } from '../search/postgres-search-engine.ts';
 import { startPendingRedrive, withOpenSearchCopy } from '../search/opensearch-copy.ts';
 import { createPostgresSearchIndex } from '../search/postgres-search-index.ts';
 import type { IndexedVersions, SearchEngine, SearchIndexWriter } from '../search/search-port.ts';
-import { readSynonymsFile, SYNONYMS_FILE } from '../search/solr-synonyms.ts';
+import { readSynonymRules, readSynonymsFile, SYNONYMS_FILE } from '../search/solr-synonyms.ts';
 import type { Queryable } from '../store/postgres-guard.ts';
 import { loadSearchDocumentChanges } from '../store/search-documents.ts';
 

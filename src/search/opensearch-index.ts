@@ -1,43 +1,15 @@
 // The OpenSearch engine's index: its analyzers and mappings, and what one product is indexed as.
 // Shoppers reach it through an alias (OPENSEARCH_INDEX); the concrete index behind it is
 // `<alias>-<suffix>`, so reindex can build a new one and swap the alias in one step.
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import type { API, Client } from '@opensearch-project/opensearch';
 import type { SearchDocument, SearchDocumentChange } from '../catalog/search-document.ts';
 import { callOpenSearch } from './opensearch-client.ts';
-
-/** The synonyms both engines read unless SEARCH_SYNONYMS_FILE names another file. */
-export const DEFAULT_SYNONYMS_FILE = fileURLToPath(new URL('./synonyms.txt', import.meta.url));
 
 /** The longest word prefix indexed for suggestions. */
 export const MAX_PREFIX_LENGTH = 20;
 
 /** Separates the parts of the keyword values facets and suggestions aggregate on (never in a name: control characters are refused). */
 export const KEY_SEPARATOR = '\u001f';
-
-/**
- * The rules of a Solr-format synonyms file, as OpenSearch's synonym_graph filter takes them inline:
- * `a, b, c` or `a, b => c`, one per line; `#` comment lines and blank lines dropped.
- */
-export function parseSynonyms(text: string, source = 'synonyms'): string[] {
-  const rules: string[] = [];
-  text.split(/\r?\n/).forEach((raw, index) => {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) return;
-    const sides = line.split('=>');
-    const wellFormed = sides.length <= 2 && sides.every((side) => side.split(',').every((word) => word.trim() !== ''));
-    if (!wellFormed || (sides.length === 1 && !line.includes(','))) {
-      throw new Error(`${source}:${index + 1}: "${line}" is not a synonym rule ("a, b, c" or "a, b => c")`);
-    }
-    rules.push(line);
-  });
-  return rules;
-}
-
-export async function readSynonymsFile(path: string = DEFAULT_SYNONYMS_FILE): Promise<string[]> {
-  return parseSynonyms(await readFile(path, 'utf8'), path);
-}
 
 const text = { type: 'text', analyzer: 'catalog_text', search_analyzer: 'catalog_text_search' } as const;
 const prefixes = { type: 'text', analyzer: 'catalog_prefix', search_analyzer: 'catalog_prefix_search' } as const;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FACETS, type SearchRequest } from '../../src/catalog/search.ts';
 import { createOpenSearchClient } from '../../src/search/opensearch-client.ts';
 import { createOpenSearchEngine } from '../../src/search/opensearch-engine.ts';
-import { readSynonymsFile } from '../../src/search/opensearch-index.ts';
+import { readSynonymRules } from '../../src/search/solr-synonyms.ts';
 import { reindexOpenSearch } from '../../src/search/opensearch-reindex.ts';
 import { createOpenSearchIndexedVersions } from '../../src/search/opensearch-versions.ts';
 import { createOpenSearchIndexWriter } from '../../src/search/opensearch-writer.ts';
@@ -45,7 +45,7 @@ describe.skipIf(!url)('OpenSearch engine on a real cluster (runs only when OPENS
     database = createDatabase({ primary: clone.url }, testDatabaseConfig, silentLog);
     pool = database.primary;
     client = createOpenSearchClient({ url: url!, timeoutMs: 30_000 });
-    synonyms = await readSynonymsFile();
+    synonyms = await readSynonymRules();
     await reindexOpenSearch({ client, pool, alias: ALIAS, synonyms, replicas: 0, batchSize: 1_000, catchUpMarginMs: 0 });
     await refresh();
   }, 600_000);

@@ -23,6 +23,8 @@ export async function storefront(slug: string, cursor?: string) {
   const page = await catalog.GET('/products/{idOrSlug}', { params: { path: { idOrSlug: slug } } });
   const related = await catalog.GET('/products/{idOrSlug}/related', { params: { path: { idOrSlug: slug } } });
   const tree = await catalog.GET('/categories');
+  const found = await catalog.GET('/products/search', { params: { query: { q: 'nike runing shoe', inStock: true, sort: 'relevance', cursor } } });
+  const typed = await catalog.GET('/products/suggest', { params: { query: { q: 'sams' } } });
   const live = await catalog.GET('/health/live');
   const ready = await catalog.GET('/health/ready');
   const metrics = await catalog.GET('/metrics');
@@ -31,6 +33,8 @@ export async function storefront(slug: string, cursor?: string) {
     catalog.HEAD('/products/{idOrSlug}', { params: { path: { idOrSlug: slug } } }),
     catalog.HEAD('/products/{idOrSlug}/related', { params: { path: { idOrSlug: slug } } }),
     catalog.HEAD('/categories'),
+    catalog.HEAD('/products/search', { params: { query: { q: 'shoe' } } }),
+    catalog.HEAD('/products/suggest', { params: { query: { q: 'sh' } } }),
     catalog.HEAD('/health/live'),
     catalog.HEAD('/health/ready'),
     catalog.HEAD('/metrics'),
@@ -40,8 +44,12 @@ export async function storefront(slug: string, cursor?: string) {
   const sizes: string[] | undefined = page.data?.variants.map((variant) => variant.sku);
   const alike: number | undefined = related.data?.items.length;
   const departments: number | undefined = tree.data?.categories.length;
+  const degraded: boolean | undefined = found.data?.degraded;
+  const brands: number | undefined = found.data?.facets.brand?.length;
+  const spelling: string | null | undefined = found.data?.didYouMean;
+  const completions: string[] | undefined = typed.data?.suggestions.map((suggestion) => suggestion.text);
   const up: boolean = live.response.ok && ready.data?.status === 'ready' && typeof metrics.data === 'string';
-  return { cheapest, next, sizes, alike, departments, up, probed: probes.map((probe) => probe.response.status) };
+  return { cheapest, next, sizes, alike, departments, degraded, brands, spelling, completions, up, probed: probes.map((probe) => probe.response.status) };
 }
 
 // A PIM writing through the admin API (its bearer token goes in the client's headers).

@@ -6,14 +6,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FACETS, type SearchRequest } from '../../src/catalog/search.ts';
 import { GONE_VERSION } from '../../src/store/search-documents.ts';
+import { readSynonymRules, synonymRules, SYNONYMS_FILE } from '../../src/search/solr-synonyms.ts';
 import {
   concreteIndexName,
-  DEFAULT_SYNONYMS_FILE,
   foldForPrefix,
   indexDefinition,
   indexedSource,
-  parseSynonyms,
-  readSynonymsFile,
 } from '../../src/search/opensearch-index.ts';
 import { countBody, searchBody } from '../../src/search/opensearch-query.ts';
 import { suggestBody } from '../../src/search/opensearch-suggest.ts';
@@ -25,20 +23,20 @@ const US = '\u001f';
 
 describe('when the synonyms file is read', () => {
   it('then comments and blank lines are dropped and Solr rules are kept as written', () => {
-    expect(parseSynonyms('# a comment\n\ntshirt, t-shirt, tee\n  sofa, couch  \nipod, i-pod => ipod\n')).toEqual(['tshirt, t-shirt, tee', 'sofa, couch', 'ipod, i-pod => ipod']);
+    expect(synonymRules('# a comment\n\ntshirt, t-shirt, tee\n  sofa, couch  \nipod, i-pod => ipod\n')).toEqual(['tshirt, t-shirt, tee', 'sofa, couch', 'ipod, i-pod => ipod']);
   });
 
   it('then a line that is no rule is refused with its line number', () => {
-    expect(() => parseSynonyms('sofa, couch\njust-one-word\n', 'synonyms.txt')).toThrow('synonyms.txt:2');
-    expect(() => parseSynonyms('a, , b\n')).toThrow(/not a synonym rule/);
-    expect(() => parseSynonyms('a => b => c\n')).toThrow(/not a synonym rule/);
+    expect(() => synonymRules('sofa, couch\njust-one-word\n', 'synonyms.txt')).toThrow('synonyms.txt:2');
+    expect(() => synonymRules('a, , b\n')).toThrow(/not a synonym rule/);
+    expect(() => synonymRules('a => b => c\n')).toThrow(/not a synonym rule/);
   });
 
   it('then the bundled file parses and holds the catalogue synonyms', async () => {
-    const rules = await readSynonymsFile();
-    expect(rules).toContain('tshirt, t-shirt, tee');
+    const rules = await readSynonymRules();
+    expect(rules).toContain('tshirt, tee, t-shirt');
     expect(rules).toContain('sofa, couch');
-    expect(rules.length).toBe(readFileSync(DEFAULT_SYNONYMS_FILE, 'utf8').split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#')).length);
+    expect(rules.length).toBe(readFileSync(SYNONYMS_FILE, 'utf8').split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#')).length);
   });
 });
 
