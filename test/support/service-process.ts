@@ -30,7 +30,11 @@ export async function startServiceProcess(env: Record<string, string>, timeoutMs
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    // A service that never says it listens is killed, not left running after the test gave up on it.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`service did not start within ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
     const check = () => {
       const match = /catalog service listening on (http:\/\/[^"\s]+)/.exec(output);
       if (match?.[1]) {
