@@ -1,6 +1,7 @@
 // Reads a _search answer (hits, highlights, aggregations, the spelling suggestion) into the engine
 // result of the search contract. The shapes are OpenSearch's documented response bodies.
 import { MAX_ATTRIBUTE_FACETS, PRICE_BUCKETS, type EngineSearchResult, type Facets, type SearchHit, type SearchRequest } from '../catalog/search.ts';
+import { summaryOfDocument, type ShownFields } from '../catalog/search-document.ts';
 import { KEY_SEPARATOR } from './opensearch-index.ts';
 
 interface Bucket {
@@ -26,18 +27,7 @@ export interface SearchResponseBody {
   suggest?: Record<string, { text: string; options: { text: string; collate_match?: boolean }[] }[]>;
 }
 
-interface HitSource {
-  id: number;
-  slug: string;
-  name: string;
-  brand: { slug: string; name: string } | null;
-  image: string | null;
-  priceMin: number;
-  priceMax: number;
-  currency: string;
-  inStock: boolean;
-  rating: number | null;
-}
+type HitSource = ShownFields & { id: number };
 
 export function parseSearchResponse(body: SearchResponseBody, request: SearchRequest): EngineSearchResult {
   const hits = body.hits?.hits ?? [];
@@ -58,17 +48,7 @@ function searchHit(source: HitSource, highlight: { name?: string[]; description?
   const marked: SearchHit['highlight'] = {};
   if (highlight?.name?.[0] !== undefined) marked.name = highlight.name[0];
   if (highlight?.description?.[0] !== undefined) marked.description = highlight.description[0];
-  return {
-    id: Number(source.id),
-    slug: source.slug,
-    name: source.name,
-    brand: source.brand === null ? null : { slug: source.brand.slug, name: source.brand.name },
-    image: source.image,
-    price: { min: source.priceMin, max: source.priceMax, currency: source.currency },
-    inStock: source.inStock,
-    rating: source.rating,
-    highlight: marked,
-  };
+  return { ...summaryOfDocument(Number(source.id), source), highlight: marked };
 }
 
 function totalOf(total: { value: number; relation: 'eq' | 'gte' } | number | undefined): EngineSearchResult['total'] {

@@ -14,6 +14,7 @@ import {
   type SearchRequest,
   type SearchSort,
 } from '../catalog/search.ts';
+import { summaryOfDocument } from '../catalog/search-document.ts';
 import { MARK_END, MARK_START, markedToHtml, searchKey, tsqueryText, type WordGroup } from './search-text.ts';
 
 /** Matches counted exactly up to this; past it the total is a lower bound (estimate: true) and facets count these. */
@@ -202,17 +203,7 @@ function toHit(row: ItemRow): SearchHit {
   if (row.name_highlight !== null) highlight.name = markedToHtml(row.name_highlight);
   // ts_headline returns the description's start when no word of it matched: that is no highlight.
   if (row.description_highlight?.includes(MARK_START)) highlight.description = markedToHtml(row.description_highlight);
-  return {
-    id: Number(row.id),
-    slug: document.slug,
-    name: document.name,
-    brand: document.brand === null ? null : { slug: document.brand.slug, name: document.brand.name },
-    image: document.image,
-    price: { min: document.priceMin, max: document.priceMax, currency: document.currency },
-    inStock: document.inStock,
-    rating: document.rating,
-    highlight,
-  };
+  return { ...summaryOfDocument(Number(row.id), document), highlight };
 }
 
 function facetsOf(row: SearchRow, request: SearchRequest): Facets {
