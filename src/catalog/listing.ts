@@ -35,12 +35,17 @@ export const ProductSummary = Type.Object({
 });
 export type ProductSummary = Static<typeof ProductSummary>;
 
-export const ListingQuery = Type.Object({
+/** The filters a listing and a search share (with the attribute filters, attributeParameters in search.ts). */
+export const ListingFilterParameters = {
   category: Type.Optional(Type.String({ pattern: entityRefPattern(9), description: 'Category id or slug; includes its descendants' })),
   brand: Type.Optional(Type.String({ pattern: entityRefPattern(9), description: 'Brand id or slug' })),
   minPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: 1e15, description: 'Lowest price at least this, in minor units' })),
   maxPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: 1e15, description: 'Lowest price at most this, in minor units' })),
   inStock: Type.Optional(Type.Boolean({ description: 'Only products with (true) or without (false) stock' })),
+};
+
+export const ListingQuery = Type.Object({
+  ...ListingFilterParameters,
   sort: Type.Enum([...LISTING_SORTS], { default: 'newest', description: 'Order of the listing' }),
   limit: Type.Integer({ minimum: 1, maximum: MAX_LISTING_LIMIT, default: DEFAULT_LISTING_LIMIT }),
   cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,4096}$', description: 'nextCursor of the previous page' })),

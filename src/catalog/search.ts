@@ -3,8 +3,7 @@
 // and the fallback). The shapes here are the contract both engines meet and the one openapi.yaml shows.
 import Type, { type Static } from 'typebox';
 import { CatalogError } from './catalog-error.ts';
-import { entityRefPattern } from './entity-ref.ts';
-import { MAX_LISTING_LIMIT, DEFAULT_LISTING_LIMIT, ProductSummary, type ResolvedListingFilters } from './listing.ts';
+import { MAX_LISTING_LIMIT, DEFAULT_LISTING_LIMIT, ListingFilterParameters, ProductSummary, type ResolvedListingFilters } from './listing.ts';
 
 export const SEARCH_SORTS = ['relevance', 'price_asc', 'price_desc', 'newest', 'rating'] as const;
 export type SearchSort = (typeof SEARCH_SORTS)[number];
@@ -131,11 +130,7 @@ export type Total = Static<typeof Total>;
 export const SearchQuery = Type.Object(
   {
     q: Type.String({ minLength: 1, maxLength: 4 * MAX_QUERY_LENGTH, description: `What the shopper typed: any Unicode text, up to ${MAX_QUERY_LENGTH} characters` }),
-    category: Type.Optional(Type.String({ pattern: entityRefPattern(9), description: 'Category id or slug; includes its descendants' })),
-    brand: Type.Optional(Type.String({ pattern: entityRefPattern(9), description: 'Brand id or slug' })),
-    minPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: 1e15, description: 'Lowest price at least this, in minor units' })),
-    maxPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: 1e15, description: 'Lowest price at most this, in minor units' })),
-    inStock: Type.Optional(Type.Boolean({ description: 'Only products with (true) or without (false) stock' })),
+    ...ListingFilterParameters,
     sort: Type.Enum([...SEARCH_SORTS], { default: 'relevance', description: 'Order of the results' }),
     limit: Type.Integer({ minimum: 1, maximum: MAX_LISTING_LIMIT, default: DEFAULT_LISTING_LIMIT }),
     cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,4096}$', description: 'nextCursor of the previous page' })),

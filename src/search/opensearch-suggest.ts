@@ -7,6 +7,7 @@ import type { API, Types } from '@opensearch-project/opensearch';
 import type { Suggestion } from '../catalog/search.ts';
 import { foldForPrefix, KEY_SEPARATOR } from './opensearch-index.ts';
 import { termsAggregation } from './opensearch-query.ts';
+import { highlightPrefixes } from './search-text.ts';
 
 const listed: Types.Common_QueryDsl.QueryContainer = { term: { removed: false } };
 
@@ -85,31 +86,10 @@ function suggestion(kind: Suggestion['kind'], text: string, slug: string, q: str
   return { kind, text, slug, highlight: highlightPrefix(text, q) };
 }
 
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (character) => HTML_ESCAPES[character]!);
-
 /**
  * `text` HTML-escaped, with the start of each word that a typed word is a prefix of wrapped in
- * <em></em> (case and accents aside: "cafe" marks "Café").
+ * <em></em> (case and accents aside: "cafe" marks "Café"), as the PostgreSQL engine highlights.
  */
 export function highlightPrefix(text: string, q: string): string {
-  const typed = foldForPrefix(q).split(' ').filter((word) => word !== '');
-  const marks: { start: number; end: number }[] = [];
-  for (const match of text.matchAll(/[\p{L}\p{N}][\p{L}\p{N}\p{M}]*/gu)) {
-    const word = match[0];
-    const folded = foldForPrefix(word);
-    const prefix = typed.filter((candidate) => folded.startsWith(candidate)).sort((a, b) => b.length - a.length)[0];
-    if (prefix === undefined) continue;
-    // The shortest start of the word that folds to the typed prefix (folding may shorten a character).
-    let end = 1;
-    while (end < word.length && foldForPrefix(word.slice(0, end)).length < prefix.length) end++;
-    marks.push({ start: match.index, end: match.index + end });
-  }
-  let out = '';
-  let at = 0;
-  for (const mark of marks) {
-    out += `${escapeHtml(text.slice(at, mark.start))}<em>${escapeHtml(text.slice(mark.start, mark.end))}</em>`;
-    at = mark.end;
-  }
-  return out + escapeHtml(text.slice(at));
+  return highlightPrefixes(text, foldForPrefix(q).split(' ').filter((word) => word !== ''));
 }
