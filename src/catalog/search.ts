@@ -168,6 +168,15 @@ export type SearchResult = Static<typeof SearchResult>;
 
 // ---- /products/suggest ----------------------------------------------------------------------------
 
+/**
+ * The order both engines answer suggestions in: brands and categories first, each at most a quarter
+ * of the list (so products still show), then products; what one kind leaves unused goes to the others.
+ */
+export function mixSuggestions<T>(brands: readonly T[], categories: readonly T[], products: readonly T[], limit: number): T[] {
+  const share = Math.max(1, Math.floor(limit / 4));
+  return [...brands.slice(0, share), ...categories.slice(0, share), ...products, ...brands.slice(share), ...categories.slice(share)].slice(0, limit);
+}
+
 export const SuggestQuery = Type.Object({
   q: Type.String({ minLength: 1, maxLength: 4 * MAX_QUERY_LENGTH, description: 'What the shopper has typed so far' }),
   limit: Type.Integer({ minimum: 1, maximum: MAX_SUGGESTIONS, default: DEFAULT_SUGGESTIONS }),

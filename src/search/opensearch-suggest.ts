@@ -4,7 +4,7 @@
 // even when no product name starts with what was typed), the categories' keys filtered by a regular
 // expression on the folded name so only the category whose own name matches is offered.
 import type { API, Types } from '@opensearch-project/opensearch';
-import type { Suggestion } from '../catalog/search.ts';
+import { mixSuggestions, type Suggestion } from '../catalog/search.ts';
 import { foldForPrefix, KEY_SEPARATOR } from './opensearch-index.ts';
 import { termsAggregation } from './opensearch-query.ts';
 import { highlightPrefixes } from './search-text.ts';
@@ -67,19 +67,13 @@ interface SuggestResponseBody {
   aggregations?: Record<string, { matching?: { values?: { buckets?: { key: string }[] } } }>;
 }
 
-/**
- * Brands and categories first (each at most a quarter of the list, so products still show), then
- * products; what one kind leaves unused goes to the others.
- */
+/** The suggestions an answer holds, in the order both engines give (mixSuggestions). */
 export function parseSuggestResponse(body: SuggestResponseBody, q: string, limit: number): Suggestion[] {
   const keys = (name: string) => (body.aggregations?.[name]?.matching?.values?.buckets ?? []).map((bucket) => String(bucket.key).split(KEY_SEPARATOR));
   const brands = keys('brands').map(([slug = '', name = '']): Suggestion => suggestion('brand', name, slug, q));
   const categories = keys('categories').map(([, slug = '', name = '']): Suggestion => suggestion('category', name, slug, q));
   const products = (body.hits?.hits ?? []).flatMap((hit) => (hit._source ? [suggestion('product', hit._source.name, hit._source.slug, q)] : []));
-  const share = Math.max(1, Math.floor(limit / 4));
-  const first = [...brands.slice(0, share), ...categories.slice(0, share)];
-  const rest = [...products, ...brands.slice(share), ...categories.slice(share)];
-  return [...first, ...rest].slice(0, limit);
+  return mixSuggestions(brands, categories, products, limit);
 }
 
 function suggestion(kind: Suggestion['kind'], text: string, slug: string, q: string): Suggestion {

@@ -1,6 +1,6 @@
 // Suggestions on the PostgreSQL engine: brands, categories and product names holding every typed
 // word, the last one as a prefix ("samsung gal" -> "Samsung Galaxy ..."), over indexed name vectors.
-import type { Suggestion } from '../catalog/search.ts';
+import { mixSuggestions, type Suggestion } from '../catalog/search.ts';
 import { highlightPrefixes, tsqueryText } from './search-text.ts';
 
 /** Product names considered per kind of match, at most. */
@@ -49,14 +49,10 @@ export function suggestStatement(words: readonly string[], limit: number): { tex
   };
 }
 
-/** A few brands and categories first, then products; what one kind lacks, the others fill. */
+/** The rows as suggestions, in the order both engines give (mixSuggestions). */
 export function suggestionsOf(rows: readonly SuggestionRow[], words: readonly string[], limit: number): Suggestion[] {
   const of = (kind: Suggestion['kind']) => rows.filter((row) => row.kind === kind);
-  const share = Math.max(1, Math.floor(limit / 4));
-  const [brands, categories, products] = [of('brand'), of('category'), of('product')];
-  const chosen = [...brands.slice(0, share), ...categories.slice(0, share)];
-  for (const rest of [products, brands.slice(share), categories.slice(share)]) chosen.push(...rest.slice(0, Math.max(0, limit - chosen.length)));
-  return chosen.slice(0, limit).map((row) => ({ kind: row.kind, text: row.text, slug: row.slug, highlight: highlightPrefixes(row.text, words) }));
+  return mixSuggestions(of('brand'), of('category'), of('product'), limit).map((row) => ({ kind: row.kind, text: row.text, slug: row.slug, highlight: highlightPrefixes(row.text, words) }));
 }
 
 function escapeLike(text: string): string {
