@@ -36,7 +36,7 @@ export async function createReadPath(config: Config, database: Database, log: Lo
   const cache = buildCatalogCache(settings, { redis, log, metrics });
   // Searches read the read model through the same guarded pool as listings; OpenSearch, when
   // configured, answers first and PostgreSQL stands in while it fails (product-search.ts).
-  const indexes = await openSearchIndexes(config, postgres, log);
+  const indexes = await openSearchIndexes(config, postgres);
   const openSearch = config.search.openSearch;
   const search = createProductSearch({
     primary: indexes.openSearch?.engine ?? indexes.postgresEngine,

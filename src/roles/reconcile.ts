@@ -10,7 +10,7 @@ import { openSearchIndexes } from './search-indexes.ts';
 export const runReconcile: Role = async ({ config, log, args, startEmbedded }) => {
   const dryRun = args.includes('--dry-run');
   const database = await openDatabase(config, log, { migrate: false, startEmbedded });
-  const indexes = await openSearchIndexes(config, database.primary, log);
+  const indexes = await openSearchIndexes(config, database.primary);
   try {
     const targets = [['postgres', indexes.readModel], ...(indexes.openSearch ? [['opensearch', indexes.openSearch.index] as const] : [])] as const;
     let ahead = 0;

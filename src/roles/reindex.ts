@@ -10,7 +10,7 @@ import { openSearchIndexes } from './search-indexes.ts';
 
 export const runReindex: Role = async ({ config, log, startEmbedded }) => {
   const database = await openDatabase(config, log, { migrate: false, startEmbedded });
-  const indexes = await openSearchIndexes(config, database.primary, log);
+  const indexes = await openSearchIndexes(config, database.primary);
   try {
     const started = Date.now();
     if (indexes.openSearch) {
