@@ -37,8 +37,6 @@ async function filtersOf(query: string): Promise<ResolvedListingFilters> {
   const parameters = new URLSearchParams(query);
   const number = (name: string) => (parameters.has(name) ? Number(parameters.get(name)) : undefined);
   const resolved = await createProductRepository({ pool }).resolveFilters({
-    sort: 'newest',
-    limit: LIMIT,
     category: parameters.get('category') ?? undefined,
     brand: parameters.get('brand') ?? undefined,
     minPrice: number('minPrice'),

@@ -52,6 +52,8 @@ export const ListingQuery = Type.Object({
   facets: Type.Optional(Type.String({ maxLength: 200, description: 'Comma-separated facets to count: brand, price, attributes; none by default' })),
 });
 export type ListingQuery = Static<typeof ListingQuery>;
+/** The filters of a listing or a search, as asked (ListingFilterParameters). */
+export type ListingFilterQuery = Pick<ListingQuery, 'category' | 'brand' | 'minPrice' | 'maxPrice' | 'inStock'>;
 
 export const ListingPage = Type.Object({
   items: Type.Array(ProductSummary),
@@ -87,7 +89,8 @@ export interface ResolvedListingFilters {
 }
 
 export interface ListingSource {
-  resolveFilters(query: ListingQuery): Promise<ResolvedListingFilters>;
+  /** The category and brand named to what the queries filter on; the price and stock filters as they are. */
+  resolveFilters(query: ListingFilterQuery): Promise<ResolvedListingFilters>;
   /** Up to `limit` summaries after `after`, each with the sort key that a cursor needs. */
   listProducts(
     filters: ResolvedListingFilters,

@@ -5,7 +5,7 @@ import { LRUCache } from 'lru-cache';
 import type { Queryable } from './postgres-guard.ts';
 import { CatalogError } from '../catalog/catalog-error.ts';
 import type { CategoryRow } from '../catalog/category-tree.ts';
-import type { ListingPosition, ListingQuery, ListingSort, ListingSource, ProductSummary, ResolvedListingFilters } from '../catalog/listing.ts';
+import type { ListingFilterQuery, ListingPosition, ListingSort, ListingSource, ProductSummary, ResolvedListingFilters } from '../catalog/listing.ts';
 import { LISTED, listingFacetCounts, listingConditions, listingEstimator } from './listing-counts.ts';
 import type { ProductPage, ProductPageSource, ProductRef, RelatedList, RelatedScope } from '../catalog/product-page.ts';
 
@@ -77,7 +77,7 @@ export function createProductRepository({ pool }: { pool: Queryable }): ProductR
     return rows[0] && toScope(rows[0]);
   };
   return {
-    async resolveFilters(query: ListingQuery): Promise<ResolvedListingFilters> {
+    async resolveFilters(query: ListingFilterQuery): Promise<ResolvedListingFilters> {
       const filters: ResolvedListingFilters = { minPrice: query.minPrice, maxPrice: query.maxPrice, inStock: query.inStock };
       if (query.category === undefined && query.brand === undefined) return filters;
       // Both are slugs or digits (validated), so a space cannot occur in either.

@@ -78,7 +78,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox<SearchRouteOptions> = async
       const load = originOf(
         reply,
         async (): Promise<SearchResult> => {
-          const resolved = await listings.resolveFilters({ category, brand, minPrice: query.minPrice, maxPrice: query.maxPrice, inStock: query.inStock, sort: 'newest', limit: query.limit });
+          const resolved = await listings.resolveFilters({ category, brand, minPrice: query.minPrice, maxPrice: query.maxPrice, inStock: query.inStock });
           const answered = await search.search({ q, filters: { ...resolved, attributes }, sort: query.sort, limit: query.limit, cursor, facets });
           const { next, ...result } = answered.value;
           return {
