@@ -1,5 +1,6 @@
 // The one place that reads process.env: every setting is named, typed, defaulted and checked here,
 // then passed down. A bad value stops start-up with a message naming the variable.
+import { availableParallelism } from 'node:os';
 import Type, { type Static } from 'typebox';
 import { Value } from 'typebox/value';
 
@@ -72,6 +73,33 @@ const EnvSchema = Type.Object({
   SEARCH_SYNONYMS_FILE: Type.Optional(Type.String({ minLength: 1 })),
   // How often the indexer re-drives products whose OpenSearch write failed (search_index_pending).
   SEARCH_PENDING_RETRY_MS: Type.Integer({ ...millis, default: 5000 }),
+
+  // The api's HTTP edge (api/edge/): client addresses behind proxies, CORS, body and URL bounds.
+  // Hops of proxies (ingress, load balancer) whose X-Forwarded-For is believed; 0 trusts none.
+  TRUST_PROXY_HOPS: Type.Integer({ minimum: 0, maximum: 16, default: 0 }),
+  // '*' or comma-separated origins (https://shop.example); unset: no CORS headers at all.
+  CORS_ORIGINS: Type.Optional(Type.String({ pattern: '^(\\*|https?://[^,\\s]+(,https?://[^,\\s]+)*)$' })),
+  HTTP_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024 }),
+  HTTP_MAX_URL_LENGTH: Type.Integer({ minimum: 256, maximum: 65_536, default: 4096 }),
+
+  // Load shedding (@fastify/under-pressure): past a bound, answers are 503 with Retry-After; 0 turns a bound off.
+  PRESSURE_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1000 }),
+  PRESSURE_MAX_EVENT_LOOP_UTILIZATION: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
+  PRESSURE_MAX_HEAP_USED_BYTES: Type.Integer({ minimum: 0, maximum: 64 * 1024 ** 3, default: 0 }),
+  PRESSURE_MAX_RSS_BYTES: Type.Integer({ minimum: 0, maximum: 64 * 1024 ** 3, default: 0 }),
+  PRESSURE_RETRY_AFTER_S: Type.Integer({ minimum: 1, maximum: 3600, default: 10 }),
+
+  // Rate limits (@fastify/rate-limit, counted in Redis when it is configured): requests per window per
+  // client address on public routes and per token on /admin; 0 turns a limit off.
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 0 }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ ...millis, default: 60_000 }),
+  RATE_LIMIT_ADMIN_MAX: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 600 }),
+  // Client addresses or CIDRs never limited (the storefront's own servers), comma-separated.
+  RATE_LIMIT_ALLOW: Type.Optional(Type.String({ minLength: 1 })),
+
+  // Cluster mode for hosts without an orchestrator: the api forks this many workers ('auto': one per
+  // core); 0 runs one process, as a Kubernetes pod should.
+  API_WORKERS: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 0, maximum: 256 })], { default: 0 }),
 
   SHUTDOWN_DELAY_MS: Type.Integer({ minimum: 0, maximum: 120_000, default: 0 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ ...millis, default: 10_000 }),
@@ -161,6 +189,32 @@ export interface SearchConfig {
   pendingRetryMs: number;
 }
 
+export interface HttpEdgeConfig {
+  trustProxyHops: number;
+  /** '*', a list of origins, or undefined: no CORS headers. */
+  corsOrigins: '*' | string[] | undefined;
+  bodyLimitBytes: number;
+  maxUrlLength: number;
+}
+
+/** Bounds past which the api sheds load (503 with Retry-After); 0 turns one off. */
+export interface PressureConfig {
+  maxEventLoopDelayMs: number;
+  maxEventLoopUtilization: number;
+  maxHeapUsedBytes: number;
+  maxRssBytes: number;
+  retryAfterS: number;
+}
+
+/** Requests per window per client address (public) and per token (/admin); 0 turns a limit off. */
+export interface RateLimitConfig {
+  max: number;
+  windowMs: number;
+  adminMax: number;
+  /** Addresses and CIDRs never limited. */
+  allow: string[];
+}
+
 export interface Config {
   host: string;
   port: number;
@@ -170,6 +224,11 @@ export interface Config {
   admin: AdminConfig;
   changeFeed: ChangeFeedConfig;
   search: SearchConfig;
+  http: HttpEdgeConfig;
+  pressure: PressureConfig;
+  rateLimit: RateLimitConfig;
+  /** Workers the api forks (cluster mode); 0: one process. */
+  apiWorkers: number;
   shutdown: { delayMs: number; timeoutMs: number };
 }
 
@@ -249,6 +308,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       synonymsFile: e.SEARCH_SYNONYMS_FILE,
       pendingRetryMs: e.SEARCH_PENDING_RETRY_MS,
     },
+    http: {
+      trustProxyHops: e.TRUST_PROXY_HOPS,
+      corsOrigins: e.CORS_ORIGINS === undefined ? undefined : e.CORS_ORIGINS === '*' ? '*' : e.CORS_ORIGINS.split(','),
+      bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
+      maxUrlLength: e.HTTP_MAX_URL_LENGTH,
+    },
+    pressure: {
+      maxEventLoopDelayMs: e.PRESSURE_MAX_EVENT_LOOP_DELAY_MS,
+      maxEventLoopUtilization: e.PRESSURE_MAX_EVENT_LOOP_UTILIZATION,
+      maxHeapUsedBytes: e.PRESSURE_MAX_HEAP_USED_BYTES,
+      maxRssBytes: e.PRESSURE_MAX_RSS_BYTES,
+      retryAfterS: e.PRESSURE_RETRY_AFTER_S,
+    },
+    rateLimit: {
+      max: e.RATE_LIMIT_MAX,
+      windowMs: e.RATE_LIMIT_WINDOW_MS,
+      adminMax: e.RATE_LIMIT_ADMIN_MAX,
+      allow: e.RATE_LIMIT_ALLOW ? e.RATE_LIMIT_ALLOW.split(',').map((entry) => entry.trim()).filter(Boolean) : [],
+    },
+    apiWorkers: e.API_WORKERS === 'auto' ? availableParallelism() : e.API_WORKERS,
     shutdown: { delayMs: e.SHUTDOWN_DELAY_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
   };
 }
