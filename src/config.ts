@@ -350,3 +350,4 @@ function parseAdminTokens(value: string | undefined): AdminToken[] {
   if (repeated) throw new ConfigError(`invalid configuration:\n  ADMIN_TOKENS names the token "${repeated}" twice`);
   return tokens;
 }
+export const SETTING_NAMES: readonly string[] = Object.keys(EnvSchema.properties);
