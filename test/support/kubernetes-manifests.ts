@@ -127,6 +127,12 @@ export function metricNamesIn(expression: string): string[] {
   return [...new Set(names.filter((name) => !PROMQL_WORDS.has(name.toLowerCase())))];
 }
 
+/** The literal paths a PromQL expression's `route` matchers name (regex alternatives with metacharacters left out). */
+export function routesIn(expression: string): string[] {
+  const values = [...expression.matchAll(/\broute\s*(?:=|!=|=~|!~)\s*"([^"]*)"/g)].map((match) => match[1]!);
+  return [...new Set(values.flatMap((value) => value.split('|')).filter((path) => path.startsWith('/') && !/[.*+?()[\]{}^$\\]/.test(path)))];
+}
+
 /** Kubernetes quantities in bytes (memory) or cores (cpu). */
 export function quantity(value: string | number): number {
   const match = /^([0-9.]+)([a-zA-Z]*)$/.exec(String(value));

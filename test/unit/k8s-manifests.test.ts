@@ -18,6 +18,7 @@ import {
   overlayNames,
   quantity,
   render,
+  routesIn,
   selects,
   validate,
   workloads,
@@ -308,7 +309,7 @@ describe.skipIf(!kubectl)('when the Kubernetes overlays are rendered', () => {
 
   it(
     'then every alert is on metrics the service exports and has its runbook line in docs/operations.md',
-    each(({ manifests }) => {
+    each(async ({ manifests }) => {
       const rules = manifests.filter((manifest) => manifest.kind === 'PrometheusRule').flatMap((rule) => rule.spec.groups.flatMap((group: { rules: unknown[] }) => group.rules));
       const alerts = rules as { alert: string; expr: string; labels?: { severity?: string } }[];
       const wanted = ['LatencyBudgetBurn', 'ErrorBudgetBurn', 'ConsumerLag', 'Outbox', 'BreakerOpen', 'SearchFallback'];
@@ -320,13 +321,15 @@ describe.skipIf(!kubectl)('when the Kubernetes overlays are rendered', () => {
         expect(names.filter((name) => !surface.metricNames.has(name)), `${alert.alert}: metrics the service does not export`).toEqual([]);
         expect(alert.labels?.severity, alert.alert).toBeDefined();
         expect(runbooks, `docs/operations.md "## Alerts" has no line for ${alert.alert}`).toContain(alert.alert);
+        // A route renamed in the api would leave a matcher that matches nothing, and an alert that never fires.
+        for (const route of routesIn(alert.expr)) expect(await surface.status('api', route), `${alert.alert}: GET ${route} on the api`).not.toBe(404);
       }
     }),
   );
 
   it(
     'then the Grafana dashboard is labelled for the sidecar, and its every query is on metrics the service exports',
-    each(({ manifests }) => {
+    each(async ({ manifests }) => {
       const dashboards = manifests.filter((manifest) => manifest.kind === 'ConfigMap' && manifest.metadata.labels?.grafana_dashboard === '1');
       expect(dashboards).toHaveLength(1);
       const dashboard = JSON.parse(Object.values(dashboards[0]!.data!)[0]!) as { panels: { title: string; targets: { expr: string }[] }[]; templating: { list: { query?: unknown }[] } };
@@ -346,6 +349,7 @@ describe.skipIf(!kubectl)('when the Kubernetes overlays are rendered', () => {
         const names = metricNamesIn(expr);
         expect(names.length, `${where}: no metric found`).toBeGreaterThan(0);
         expect(names.filter((name) => !surface.metricNames.has(name)), `${where}: metrics the service does not export`).toEqual([]);
+        for (const route of routesIn(expr)) expect(await surface.status('api', route), `${where}: GET ${route} on the api`).not.toBe(404);
       }
     }),
   );
@@ -382,5 +386,14 @@ describe('when PromQL is read for metric names', () => {
       'up',
     ]);
     expect(metricNamesIn('max by (dependency) (catalog_breaker_state{namespace="$namespace"}) == 2')).toEqual(['catalog_breaker_state']);
+  });
+
+  it('then the literal paths of route matchers are found, and regular expressions are left alone', () => {
+    expect(routesIn('rate(x{route=~"/products/search|/products/suggest", route!~"/health/.*|/metrics"}[5m]) + y{route="/categories"}')).toEqual([
+      '/products/search',
+      '/products/suggest',
+      '/metrics',
+      '/categories',
+    ]);
   });
 });
