@@ -24,6 +24,8 @@ const silentLog = pino({ level: 'silent' }, new Writable({ write: (_chunk, _enco
 export interface ServiceSurface {
   /** Every series name a role exports (histograms and summaries as their _bucket/_sum/_count series). */
   metricNames: ReadonlySet<string>;
+  /** The metric families as registered (a histogram once, by its own name). */
+  metricFamilies: ReadonlySet<string>;
   /** The HTTP status a role's server answers GET `path` with (404: no such route). */
   status(role: 'api' | 'relay' | 'indexer', path: string): Promise<number>;
   close(): Promise<void>;
@@ -48,11 +50,14 @@ export async function buildServiceSurface(): Promise<ServiceSurface> {
     const relay = await buildRelay(config, database, closers);
     const indexer = await buildIndexer(config, database, closers);
     const metricNames = new Set<string>();
+    const metricFamilies = new Set<string>();
     for (const registry of [api.readPath.metrics, relay.metrics, indexer.metrics]) {
       for (const name of await seriesNames(registry)) metricNames.add(name);
+      for (const metric of await registry.getMetricsAsJSON()) metricFamilies.add(metric.name);
     }
     return {
       metricNames,
+      metricFamilies,
       async status(role, path) {
         if (role === 'api') return (await api.app.inject({ method: 'GET', url: path })).statusCode;
         const server = role === 'relay' ? relay.operations : indexer.operations;

@@ -364,6 +364,13 @@ describe.skipIf(!kubectl)('when the Kubernetes overlays are rendered', () => {
     expect(metricNamesIn(rule!.seriesQuery)).toEqual(['http_request_duration_seconds_count']);
   });
 
+  it("then docs/operations.md's metric catalogue names every catalog_ and http_ metric the service exports", () => {
+    const catalogue = section(operationsDoc, 'Metrics');
+    const own = [...surface.metricFamilies].filter((name) => /^(catalog|http)_/.test(name));
+    expect(own.length).toBeGreaterThan(20);
+    expect(own.filter((name) => !catalogue.includes(`\`${name}\``))).toEqual([]);
+  });
+
   it(
     'then docs/operations.md names every Secret key the manifests read',
     each(({ manifests }) => {
