@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { buildApp } from '../api/app.ts';
 import { createProductAdminStore } from '../store/product-admin-store.ts';
 import { joinApiWorkers, WORKER_DRAIN_MS } from './api-worker-link.ts';
-import { closeConnectionsWhileDraining } from './draining-connections.ts';
+import { closeConnectionsWhileDraining, stopAccepting } from './draining-connections.ts';
 import { openDatabase } from './dependencies.ts';
 import { startEmbeddedChangeFeed } from './embedded-change-feed.ts';
 import { bundledFeedFiles, importProducts } from './import.ts';
@@ -47,7 +47,11 @@ export const runApi: Role = async (context) => {
     delayMs: worker ? Math.max(config.shutdown.delayMs, WORKER_DRAIN_MS) : config.shutdown.delayMs,
     // Ctrl-C reaches a worker too; its primary tells it when to stop.
     signals: worker ? ['SIGTERM'] : undefined,
-    stopTakingWork: () => (draining = true),
+    stopTakingWork: () => {
+      draining = true;
+      // A worker's peers take its new connections at once; a pod must keep accepting until its endpoints go.
+      if (worker) stopAccepting(app.server);
+    },
     // app.close() resolves once in-flight requests are answered; only then may the pools go.
     steps: [
       { name: 'http', close: () => app.close() },
