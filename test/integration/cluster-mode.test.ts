@@ -8,9 +8,9 @@
 //
 // A worker killed with SIGKILL is another matter: the connections it held are reset by the kernel, and
 // a request in flight on one of them gets no answer from anybody. What a client can expect is what a
-// proxy or browser does for an idempotent GET whose connection broke: send it once more. So the crash
-// test's load retries a network error once, counts the retries (reported) and fails on anything that
-// still fails after that, or on any error answer.
+// proxy or browser does for an idempotent GET whose connection broke: send it once more, on a new
+// connection. So the crash test's load retries a network error once that way, counts the retries
+// (reported) and fails on anything that still fails after that, or on any error answer.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';

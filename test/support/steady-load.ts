@@ -2,6 +2,7 @@
 // another over keep-alive connections (global fetch: undici's pooled agent), counting every answer
 // that is not 2xx/3xx and every network error. `backend()` picks where each request goes, which lets
 // a test put its own balancer in front (see readinessBalancer).
+import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface LoadFailure {
@@ -26,9 +27,9 @@ export interface SteadyLoadOptions {
   paths: readonly string[];
   concurrency?: number;
   /**
-   * A request that failed on the network (no answer at all) is sent again once, as a proxy does for an
-   * idempotent request whose upstream connection broke (nginx proxy_next_upstream error). Only what
-   * still fails counts.
+   * A request that failed on the network (no answer at all) is sent again once, on a new connection, as
+   * a proxy does for an idempotent request whose upstream connection broke (nginx proxy_next_upstream
+   * error) and a browser does for a GET on a reused connection that was reset. Only what still fails counts.
    */
   retryConnectionErrorOnce?: boolean;
 }
@@ -52,6 +53,19 @@ export function startSteadyLoad(options: SteadyLoadOptions): SteadyLoad {
     return response.status;
   }
 
+  /** The retry: never on a pooled connection, which may be another one the same dead process held. */
+  function onNewConnection(origin: string, path: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      http
+        .get(`${origin}${path}`, { agent: false }, (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode ?? 0));
+          response.on('error', reject);
+        })
+        .on('error', reject);
+    });
+  }
+
   async function loop(): Promise<void> {
     while (running) {
       const origin = options.backend();
@@ -71,7 +85,7 @@ export function startSteadyLoad(options: SteadyLoadOptions): SteadyLoad {
         retried.push({ url: `${origin}${path}`, outcome: describeError(error) });
         const again = options.backend() ?? origin;
         try {
-          status = await once(again, path);
+          status = await onNewConnection(again, path);
         } catch (second) {
           failures.push({ url: `${again}${path}`, outcome: describeError(second) });
           continue;
