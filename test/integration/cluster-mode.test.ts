@@ -188,3 +188,31 @@ describe('when the api runs with API_WORKERS=2', () => {
     expect(logLines('api workers stopped')).toHaveLength(1);
   });
 });
+
+describe('when the primary gets a second signal while its workers drain', () => {
+  it('then it kills the workers and exits 1 at once instead of waiting for the drain', { timeout: 90_000 }, async () => {
+    // A drain of 30 s: only the second signal can end this quickly.
+    const slow = await startServiceProcess({ DATABASE_URL: database.url, API_WORKERS: '1', PORT: String(await freePort()), SHUTDOWN_DELAY_MS: '30000', LOG_LEVEL: 'info' });
+    try {
+      await waitFor('the worker listening', () => slow.output().includes('"msg":"api workers ready"'), 60_000);
+      const workerPid = (JSON.parse(slow.output().split('\n').find((line) => line.includes('"msg":"api workers ready"')) as string) as LogLine).pids?.[0] as number;
+      const exit = new Promise<number | null>((resolve) => slow.child.once('exit', resolve));
+      slow.child.kill('SIGTERM');
+      await waitFor('the worker draining', () => slow.output().includes('shutting down: no new work is taken'), 10_000);
+      const started = Date.now();
+      slow.child.kill('SIGTERM');
+      expect(await exit).toBe(1);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      await waitFor('the worker gone', () => {
+        try {
+          process.kill(workerPid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      }, 5000);
+    } finally {
+      slow.child.kill('SIGKILL');
+    }
+  });
+});
