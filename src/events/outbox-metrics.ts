@@ -31,6 +31,8 @@ export function createOutboxMetrics(registry: Registry, pool: pg.Pool, log: Logg
     name: 'catalog_outbox_backlog',
     help: 'Outbox rows not yet published',
     registers: [registry],
+    // Every relay reads the same table: across cluster-mode workers the figure is one, not a sum.
+    aggregator: 'max',
     async collect() {
       const read = await backlog();
       if (read) this.set(read.unpublished);
@@ -40,6 +42,7 @@ export function createOutboxMetrics(registry: Registry, pool: pg.Pool, log: Logg
     name: 'catalog_outbox_oldest_age_seconds',
     help: 'How long the oldest unpublished outbox row has waited since its write committed (0 when none waits)',
     registers: [registry],
+    aggregator: 'max',
     async collect() {
       const read = await backlog();
       if (read) this.set(read.oldestCommittedAt ? Math.max(0, (Date.now() - read.oldestCommittedAt.getTime()) / 1000) : 0);

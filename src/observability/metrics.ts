@@ -2,8 +2,8 @@
 // hot path wrote. The cache and the breakers register theirs on the same registry.
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export function createMetricsRegistry(): Registry {
-  const registry = new Registry();
+/** `registry`: a cluster worker passes its own kind, whose exposition is the whole cluster's (roles/api-workers.ts). */
+export function createMetricsRegistry(registry: Registry = new Registry()): Registry {
   // Includes nodejs_eventloop_lag_seconds and its p50/p90/p99 from monitorEventLoopDelay.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
   return registry;

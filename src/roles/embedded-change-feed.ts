@@ -7,6 +7,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { TagInvalidator } from '../cache/change-invalidation.ts';
 import type { ChangeFeedConfig, Config } from '../config.ts';
 import { createChangeIndexer, type ChangeIndexer } from '../events/change-indexer.ts';
 import { createPostgresDeadLetterSink } from '../events/dead-letters.ts';
@@ -25,9 +26,16 @@ export interface EmbeddedChangeFeed {
 }
 
 /** Starts the in-process feed, or returns undefined when Kafka carries the changes (the relay and indexer roles). */
-export async function startEmbeddedChangeFeed(config: Config, database: Database, readPath: ReadPath, log: Logger): Promise<EmbeddedChangeFeed | undefined> {
+export async function startEmbeddedChangeFeed(
+  config: Config,
+  database: Database,
+  readPath: ReadPath,
+  log: Logger,
+  /** What a change invalidates; the api's own cache unless given (a cluster worker tells the other workers too). */
+  invalidator: TagInvalidator = readPath.cache,
+): Promise<EmbeddedChangeFeed | undefined> {
   if (config.changeFeed.kafka) return undefined;
-  const changes = buildChangeInvalidation(config.database, readPath.cache, log);
+  const changes = buildChangeInvalidation(config.database, invalidator, log);
   const search = await openIndexerSearchIndex(config, database.primary, { log, metrics: readPath.metrics, invalidator: changes });
   const indexer = createInProcessIndexer({
     pool: database.primary,
