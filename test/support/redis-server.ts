@@ -50,14 +50,21 @@ export async function startRedisServer(port?: number, readyTimeoutMs = 5_000): P
   };
 }
 
-/** Deletes a test's own keys (never FLUSHDB: the shared Redis serves other projects). */
+/**
+ * Deletes a test's own keys (never FLUSHDB: the shared Redis serves other projects): those under the
+ * bare prefix and the cache's, which carry it as a hash tag (`{prefix...}`; braces are literal in
+ * a SCAN pattern, and REDIS_KEY_PREFIX allows none of the characters that are not).
+ */
 export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<number> {
-  let cursor = '0';
   let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.del(...keys);
-  } while (cursor !== '0');
+  for (const pattern of [`${prefix}*`, `{${prefix}*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      // One DEL per key: a multi-key DEL would need one slot on a cluster node.
+      if (keys.length > 0) deleted += (await Promise.all(keys.map((key) => redis.del(key)))).reduce((sum, n) => sum + n, 0);
+    } while (cursor !== '0');
+  }
   return deleted;
 }
