@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 import Type, { type Static } from 'typebox';
 import { Value } from 'typebox/value';
+import { resolveRedisTarget, type RedisTarget } from './cache/redis-target.ts';
 
 const millis = { minimum: 1, maximum: 3_600_000 };
 const PostgresUrl = Type.String({ pattern: '^postgres(ql)?://' });
@@ -27,6 +28,11 @@ const EnvSchema = Type.Object({
   EMBEDDED_POSTGRES_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 54329 }),
 
   REDIS_URL: Type.Optional(RedisUrl),
+  // Instead of REDIS_URL: host:port of each Sentinel, comma-separated (src/cache/redis-target.ts).
+  REDIS_SENTINELS: Type.Optional(Type.String({ pattern: '^[^,:\\s]+:[0-9]{1,5}(,[^,:\\s]+:[0-9]{1,5})*$' })),
+  REDIS_SENTINEL_MASTER: Type.String({ default: 'mymaster', pattern: '^[A-Za-z0-9._-]{1,64}$' }),
+  REDIS_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
+  REDIS_SENTINEL_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
   REDIS_KEY_PREFIX: Type.String({ default: 'catalog:', pattern: '^[A-Za-z0-9:_.-]{1,64}$' }),
   REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ ...millis, default: 100 }),
   CACHE_NEAR_ENABLED: Type.Boolean({ default: true }),
@@ -121,7 +127,7 @@ export interface DatabaseConfig {
 
 export interface CacheConfig {
   /** Absent: the near cache and in-process single-flight alone. */
-  redisUrl: string | undefined;
+  redis: RedisTarget | undefined;
   keyPrefix: string;
   redisCommandTimeoutMs: number;
   /** maxBytes bounds the bytes counted; maxEntries what entries keep alive beyond them (about 1.5 KiB each, docs/memory.md). */
@@ -258,6 +264,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.CACHE_LOCK_TTL_MS <= 2 * (e.DATABASE_STATEMENT_TIMEOUT_MS + e.DATABASE_CONNECT_TIMEOUT_MS)) {
     throw new ConfigError('invalid configuration:\n  CACHE_LOCK_TTL_MS must exceed 2 x (DATABASE_STATEMENT_TIMEOUT_MS + DATABASE_CONNECT_TIMEOUT_MS)');
   }
+  const redis = resolveRedisTarget({ url: e.REDIS_URL, sentinels: e.REDIS_SENTINELS, sentinelMaster: e.REDIS_SENTINEL_MASTER, password: e.REDIS_PASSWORD, sentinelPassword: e.REDIS_SENTINEL_PASSWORD });
+  if ('problem' in redis) throw new ConfigError(`invalid configuration:\n  ${redis.problem}`);
   return {
     host: e.HOST,
     port: e.PORT,
@@ -273,7 +281,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       embedded: { dir: e.EMBEDDED_POSTGRES_DIR, port: e.EMBEDDED_POSTGRES_PORT },
     },
     cache: {
-      redisUrl: e.REDIS_URL,
+      redis: redis.target,
       keyPrefix: e.REDIS_KEY_PREFIX,
       redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
       near: { enabled: e.CACHE_NEAR_ENABLED, maxBytes: e.CACHE_NEAR_MAX_BYTES, maxEntries: e.CACHE_NEAR_MAX_ENTRIES, ttlMs: e.CACHE_NEAR_TTL_MS },

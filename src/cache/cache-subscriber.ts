@@ -19,9 +19,14 @@ export function createCacheSubscriber(options: {
   redis: Redis;
   keys: KeySpace;
   onInvalidate: (tags: string[]) => void;
+  /**
+   * Subscribed again after the connection was lost (a Redis restart, a Sentinel failover): the
+   * invalidations published meanwhile reached no one here, so copies kept near are suspect.
+   */
+  onResubscribed?: () => void;
   log: Logger;
 }): CacheSubscriber {
-  const { keys, onInvalidate, log } = options;
+  const { keys, onInvalidate, onResubscribed, log } = options;
   // A subscriber may queue its SUBSCRIBE until connected (and ioredis re-subscribes after a
   // reconnect); it carries no request-path commands, so no command timeout either.
   const subscriber = options.redis.duplicate({
@@ -35,11 +40,25 @@ export function createCacheSubscriber(options: {
     if (error.message !== lastError) log.warn({ err: error }, 'cache subscriber connection error');
     lastError = error.message;
   });
+  const subscribeFailed = (error: unknown): void => log.warn({ err: error }, 'cache subscriber could not subscribe');
+  let readyBefore = false;
   subscriber.on('ready', () => {
     lastError = '';
+    if (!readyBefore) {
+      readyBefore = true;
+      return;
+    }
+    // ioredis re-sends the SUBSCRIBEs right after 'ready'; this one is answered after them, once
+    // messages reach this pod again. Dropping near copies then leaves none from before the gap.
+    subscriber
+      .subscribe(keys.invalidationChannel)
+      .then(() => {
+        log.info('cache subscriber subscribed again; near copies dropped');
+        onResubscribed?.();
+      })
+      .catch(subscribeFailed);
   });
 
-  const subscribeFailed = (error: unknown): void => log.warn({ err: error }, 'cache subscriber could not subscribe');
   // Waiters by fill channel. Commands on one connection run in order, so an UNSUBSCRIBE followed by
   // a SUBSCRIBE for the next waiter leaves the channel subscribed.
   const waiters = new Map<string, Set<() => void>>();

@@ -49,7 +49,7 @@ export interface CatalogCache {
 }
 
 /** The config's cache settings (config.cache); the Redis client is passed in, not its URL. */
-export type CatalogCacheSettings = Omit<CacheConfig, 'redisUrl'>;
+export type CatalogCacheSettings = Omit<CacheConfig, 'redis'>;
 
 export interface CatalogCacheOptions {
   /** Every lifetime, bound and size comes from here: the config's defaults are the only ones. */
@@ -60,6 +60,8 @@ export interface CatalogCacheOptions {
   schemaVersion: string | number;
   /** The Redis breaker's thresholds; absent: RedisGuard's. */
   redisBreaker?: RedisBreakerOptions;
+  /** With replicas a failover may promote: how long an invalidation waits for one to have it (Invalidator). */
+  awaitReplicaMs?: number;
   log?: Logger;
   metrics?: Registry;
   now?: () => number;
@@ -97,7 +99,7 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
       })
     : null;
   const fleet = redis && shared ? createFleetFill({ redis, keys, shared, lockTtlMs: settings.lockTtlMs, metrics, log, now }) : null;
-  const invalidator = redis && shared ? createInvalidator({ redis, settings, guard: shared.guard }) : null;
+  const invalidator = redis && shared ? createInvalidator({ redis, settings, guard: shared.guard, awaitReplicaMs: options.awaitReplicaMs }) : null;
   const queue = createRefreshQueue({
     concurrency: settings.refreshConcurrency,
     // A bound on memory: each waiting refresh holds a lock, closures and its stale copy (docs/memory.md).

@@ -28,6 +28,13 @@ export interface InvalidatorOptions {
   /** A guard to share (the catalog cache's), so one breaker judges this Redis; absent: its own. */
   guard?: RedisGuard;
   redisBreaker?: RedisBreakerOptions;
+  /**
+   * With replicas a failover may promote (Sentinel): how long each bump waits for a replica to have
+   * it (WAIT 1) before it counts as done. Replication is asynchronous: a bump only the old primary
+   * held is lost when a replica is promoted, and every entry built before it is current again.
+   * Absent or 0: no wait (a lone Redis has no replica to lose a bump to).
+   */
+  awaitReplicaMs?: number;
 }
 
 /**
@@ -39,6 +46,11 @@ export function tagGenerationTtlMs(settings: Pick<CacheConfig, 'staleIfErrorMs' 
   return 2 * settings.staleIfErrorMs + settings.lockTtlMs;
 }
 
+/** How long a bump waits for a replica: inside the command timeout WAIT itself runs under. */
+export function replicaWaitMs(commandTimeoutMs: number): number {
+  return Math.max(1, Math.floor(commandTimeoutMs / 2));
+}
+
 export function createInvalidator(options: InvalidatorOptions): Invalidator {
   const { redis, settings } = options;
   const keys = createTagKeys(settings.keyPrefix);
@@ -48,7 +60,7 @@ export function createInvalidator(options: InvalidatorOptions): Invalidator {
   return {
     async invalidate(tags) {
       if (tags.length === 0) return;
-      await guard.run(() => bumpTagGenerations(redis, keys, tags, tagTtlMs));
+      await guard.run(() => bumpTagGenerations(redis, keys, tags, tagTtlMs, options.awaitReplicaMs ?? 0));
     },
     close() {
       if (ownsGuard) guard.shutdown();
@@ -63,7 +75,7 @@ export function createInvalidator(options: InvalidatorOptions): Invalidator {
  */
 export const TAGS_PER_TRANSACTION = 256;
 
-async function bumpTagGenerations(redis: Redis, keys: TagKeys, tags: readonly string[], tagTtlMs: number): Promise<void> {
+async function bumpTagGenerations(redis: Redis, keys: TagKeys, tags: readonly string[], tagTtlMs: number, awaitReplicaMs: number): Promise<void> {
   const unique = [...new Set(tags)];
   for (let start = 0; start < unique.length; start += TAGS_PER_TRANSACTION) {
     const chunk = unique.slice(start, start + TAGS_PER_TRANSACTION);
@@ -76,7 +88,21 @@ async function bumpTagGenerations(redis: Redis, keys: TagKeys, tags: readonly st
     const results = await multi.exec();
     const failed = results?.find(([error]) => error);
     if (!results || failed) throw failed?.[0] ?? new Error('Redis transaction for invalidation was discarded');
+    if (awaitReplicaMs > 0) await awaitReplica(redis, awaitReplicaMs);
   }
+}
+
+/**
+ * Resolves once a replica acknowledged everything this connection wrote, or when no replica is
+ * connected (a primary left alone after a failover has nothing to wait for: its bumps are lost only
+ * with it). Rejects when a connected replica did not acknowledge in time: the caller retries, and a
+ * second bump of a counter costs nothing but one more miss.
+ */
+async function awaitReplica(redis: Redis, timeoutMs: number): Promise<void> {
+  if ((await redis.wait(1, timeoutMs)) >= 1) return;
+  const role = (await redis.role()) as [string, number, unknown[]?];
+  if (role[0] === 'master' && (role[2]?.length ?? 0) === 0) return;
+  throw new Error(`invalidation not acknowledged by a replica within ${timeoutMs} ms`);
 }
 
 export function encodeInvalidation(tags: readonly string[]): string {

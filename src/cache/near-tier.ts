@@ -25,6 +25,8 @@ export interface NearTier {
   unwatch(flight: Flight): void;
   /** Drops every copy carrying any of the tags and taints the flights carrying them. */
   drop(tags: readonly string[], source: 'local' | 'pubsub'): void;
+  /** Drops every copy and taints every lookup in flight: invalidations may have been missed. */
+  dropAll(): void;
   clear(): void;
 }
 
@@ -68,6 +70,10 @@ export function createNearTier(options: NearTierOptions): NearTier {
       metrics.invalidations.inc({ source });
       near?.deleteByTags(tags);
       for (const flight of flights) if (flight.tags.some((tag) => tags.includes(tag))) flight.tainted = true;
+    },
+    dropAll() {
+      near?.clear();
+      for (const flight of flights) flight.tainted = true;
     },
     clear: () => near?.clear(),
   };

@@ -1,5 +1,7 @@
 import { Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import type { RedisTarget } from './redis-target.ts';
 
 export interface RedisClientOptions {
   /** Per-command timeout: a slow Redis must not hold a request. Default 100. */
@@ -16,19 +18,41 @@ export interface RedisClientOptions {
  * A client for the cache: it never queues commands while disconnected (they fail at once and the
  * cache falls back to the origin), never replays in-flight commands after a reconnect, keeps
  * reconnecting forever with capped backoff, and logs connection errors instead of crashing.
+ *
+ * With Sentinel, each (re)connect asks the Sentinels for the current primary and checks the node's
+ * role, so after a failover the same client (and its duplicates: the subscriber) lands on the
+ * promoted replica; the failover detector also drops a connection to a primary Sentinel demoted
+ * while it still answers (a partition), instead of writing to it until it goes away.
  */
-export function createRedisClient(url: string, options: RedisClientOptions = {}): Redis {
+export function createRedisClient(target: string | RedisTarget, options: RedisClientOptions = {}): Redis {
   const maxDelay = options.maxReconnectDelayMs ?? 2_000;
-  const client = new Redis(url, {
+  const backoff = (attempt: number): number => Math.min(50 * 2 ** Math.min(attempt, 10), maxDelay);
+  const common: RedisOptions = {
     enableOfflineQueue: false,
     enableAutoPipelining: true,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     commandTimeout: options.commandTimeoutMs ?? 100,
     connectTimeout: options.connectTimeoutMs ?? 1_000,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), maxDelay),
+    retryStrategy: backoff,
     connectionName: options.connectionName ?? 'catalog-cache',
-  });
+  };
+  const resolved: RedisTarget = typeof target === 'string' ? { kind: 'url', url: target } : target;
+  const client =
+    resolved.kind === 'url'
+      ? new Redis(resolved.url, common)
+      : new Redis({
+          ...common,
+          sentinels: resolved.sentinels,
+          name: resolved.masterName,
+          role: 'master',
+          password: resolved.password,
+          sentinelPassword: resolved.sentinelPassword,
+          // All Sentinels unreachable: keep asking, with the same capped backoff (null would give up for good).
+          sentinelRetryStrategy: backoff,
+          sentinelCommandTimeout: options.connectTimeoutMs ?? 1_000,
+          failoverDetector: true,
+        });
   // Without an 'error' listener ioredis errors would be unhandled; log each distinct one once
   // per outage rather than on every reconnect attempt.
   let lastError = '';

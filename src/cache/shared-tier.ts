@@ -58,7 +58,13 @@ export function createSharedTier(options: SharedTierOptions): SharedTier {
   const { redis, keys, near, policy, metrics, log, now } = options;
   const guard = createRedisGuard(redis, options.commandTimeoutMs, options.redisBreaker);
   const entries = createEntryStore(redis, keys, guard);
-  const subscriber = createCacheSubscriber({ redis, keys, log, onInvalidate: (tags) => near.drop(tags, 'pubsub') });
+  const subscriber = createCacheSubscriber({
+    redis,
+    keys,
+    log,
+    onInvalidate: (tags) => near.drop(tags, 'pubsub'),
+    onResubscribed: () => near.dropAll(),
+  });
   const unobserveBreaker = observeBreaker(guard.breaker, 'redis', options.registry);
   let closed = false;
 

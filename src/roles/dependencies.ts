@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createCatalogCache, type CatalogCache } from '../cache/catalog-cache.ts';
 import { createChangeInvalidation, type ChangeInvalidation, type TagInvalidator } from '../cache/change-invalidation.ts';
-import { createInvalidator, type Invalidator } from '../cache/invalidator.ts';
+import { createInvalidator, replicaWaitMs, type Invalidator } from '../cache/invalidator.ts';
 import { createRedisClient, waitForRedisReady } from '../cache/redis-client.ts';
 import { ConfigError, type CacheConfig, type Config, type DatabaseConfig } from '../config.ts';
 import { createDatabase, type Database } from '../store/database.ts';
@@ -60,10 +60,13 @@ export async function openDatabase(
   };
 }
 
-/** The shared Redis when REDIS_URL is set; a start proceeds without it (reads fall back) but waits for it briefly. */
+/**
+ * The shared Redis when REDIS_URL or REDIS_SENTINELS is set (with Sentinel, the current primary); a
+ * start proceeds without it (reads fall back) but waits for it briefly.
+ */
 export async function openRedis(settings: CacheConfig, log: Logger, connectionName: string): Promise<Redis | undefined> {
-  if (!settings.redisUrl) return undefined;
-  const redis = createRedisClient(settings.redisUrl, { commandTimeoutMs: settings.redisCommandTimeoutMs, connectionName, log });
+  if (!settings.redis) return undefined;
+  const redis = createRedisClient(settings.redis, { commandTimeoutMs: settings.redisCommandTimeoutMs, connectionName, log });
   if (!(await waitForRedisReady(redis, 2000))) log.warn('Redis is not reachable yet; serving from PostgreSQL until it is');
   return redis;
 }
@@ -74,7 +77,19 @@ export async function closeRedis(redis: Redis | undefined): Promise<void> {
 
 /** The near cache and, with Redis, the shared tier, fill locks and invalidation, from the config's settings. */
 export function buildCatalogCache(settings: CacheConfig, deps: { redis: Redis | undefined; log: Logger; metrics: Registry }): CatalogCache {
-  return createCatalogCache({ settings, redis: deps.redis, schemaVersion: RESPONSE_SCHEMA_VERSION, log: deps.log, metrics: deps.metrics });
+  return createCatalogCache({
+    settings,
+    redis: deps.redis,
+    schemaVersion: RESPONSE_SCHEMA_VERSION,
+    awaitReplicaMs: awaitReplicaMs(settings),
+    log: deps.log,
+    metrics: deps.metrics,
+  });
+}
+
+/** Behind Sentinel there are replicas a failover promotes: an invalidation counts once one of them has it. */
+function awaitReplicaMs(settings: CacheConfig): number {
+  return settings.redis?.kind === 'sentinel' ? replicaWaitMs(settings.redisCommandTimeoutMs) : 0;
 }
 
 /**
@@ -83,7 +98,7 @@ export function buildCatalogCache(settings: CacheConfig, deps: { redis: Redis | 
  * nothing. Rejects while Redis is down: the caller retries, never skips.
  */
 export function buildInvalidator(settings: CacheConfig, redis: Redis): Invalidator {
-  return createInvalidator({ redis, settings });
+  return createInvalidator({ redis, settings, awaitReplicaMs: awaitReplicaMs(settings) });
 }
 
 /**

@@ -21,7 +21,7 @@ export const runIndexer: Role = async ({ config, log }) => {
   const kafkaSettings = config.changeFeed.kafka;
   if (!kafkaSettings) throw new ConfigError('KAFKA_BROKERS is not set: without Kafka the api process runs the indexer in process');
   // Without Redis an indexer could invalidate no pod's cache, which is half of what it is for.
-  if (!config.cache.redisUrl) throw new ConfigError("REDIS_URL is not set: the indexer invalidates the fleet's caches in Redis");
+  if (!config.cache.redis) throw new ConfigError("neither REDIS_URL nor REDIS_SENTINELS is set: the indexer invalidates the fleet's caches in Redis");
   const database = await openDatabase(config, log, { migrate: false });
   // Invalidations are bulk work, not a shopper's wait: a read's command timeout would fail them, and
   // open the breaker, whenever a large batch meets a busy Redis.

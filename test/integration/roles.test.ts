@@ -69,6 +69,6 @@ describe('when the indexer starts without what it exists for', () => {
   it('then without REDIS_URL it exits with 2 naming it: it could invalidate no cache', async () => {
     const result = await run('src/main.ts', ['indexer'], { KAFKA_BROKERS: '127.0.0.1:1', REDIS_URL: '', DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
     expect(result.code).toBe(2);
-    expect(result.output).toMatch(/REDIS_URL is not set/);
+    expect(result.output).toMatch(/neither REDIS_URL nor REDIS_SENTINELS is set/);
   });
 });
