@@ -1,11 +1,16 @@
 // How the roles stop, as processes of the container's entry point: the relay under SIGTERM with a
 // batch in flight, the import under SIGTERM mid-way, and a second SIGTERM when a shutdown is stuck.
-// (The indexer's SIGTERM, committing its batch and leaving its group, is indexer-kafka.test.ts's.)
+// (The indexer committing its batch on SIGTERM is indexer-kafka.test.ts's; leaving its group is here.)
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createRedisClient, waitForRedisReady } from '../../src/cache/redis-client.ts';
+import { listedProducts, setPrice } from '../support/change-events.ts';
 import { readTopic, waitFor, type TopicReader } from '../support/change-feed.ts';
 import { cloneCatalogDatabase, dropDatabase, recreateDatabase, testDatabaseName, testDatabaseUrl } from '../support/database.ts';
 import { startKafkaBroker, type KafkaTestBroker } from '../support/kafka-broker/index.ts';
+import { deleteKeysWithPrefix } from '../support/redis-server.ts';
 import { startRoleProcess, type RoleProcess } from '../support/role-process.ts';
 
 const PROCESS_TEST_TIMEOUT_MS = 180_000;
@@ -70,8 +75,14 @@ describe('when the relay is sent SIGTERM while it publishes a backlog', () => {
     const topic = 'role-shutdown-changes';
     const relay = start(['relay'], { DATABASE_URL: clone.url, KAFKA_BROKERS: broker.brokers.join(','), KAFKA_CHANGE_TOPIC: topic, OUTBOX_BATCH_SIZE: '200', SHUTDOWN_TIMEOUT_MS: '60000' });
     await waitFor('a few batches published', async () => (await count(pool, 'SELECT count(*) FROM product_changes WHERE published_at IS NOT NULL')) >= 400, 90_000);
+    // The broker appends what it is sent at once but acknowledges it seconds later: the SIGTERM lands
+    // while a batch is on the topic, not yet acknowledged, not yet marked.
+    const held = broker.activity.delayedResponses;
+    broker.delayResponses(3000);
+    await waitFor('a publish in flight', () => broker!.activity.delayedResponses > held, 30_000);
     relay.child.kill('SIGTERM');
     const { code } = await relay.exited;
+    broker.delayResponses(0);
     expect(relay.output()).toMatch(/shut down cleanly/);
     expect(code).toBe(0);
     const marked = new Set(
@@ -148,5 +159,73 @@ describe('when a role is sent a second SIGTERM while its shutdown is stuck', () 
     }
     // The batch it was in rolled back with its connection.
     expect(await count(pool, 'SELECT count(*) FROM products')).toBe(0);
+  }, PROCESS_TEST_TIMEOUT_MS);
+});
+
+describe('when one of two indexers is sent SIGTERM', () => {
+  it('then it leaves its group: the other takes over its partitions long before the session timeout would hand them over', async () => {
+    const clone = await cloneCatalogDatabase('catalog_test_indexer_leave');
+    databases.push(clone.name);
+    const pool = open(clone.url);
+    broker ??= await startKafkaBroker();
+    const kafka = new Kafka({ clientId: 'role-shutdown-test', brokers: broker.brokers, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'leave-changes', numPartitions: 4 }, { topic: 'leave-changes.dead-letter', numPartitions: 1 }] });
+    await admin.disconnect();
+    const producer = kafka.producer();
+    await producer.connect();
+    const prefix = `catalog-test:${randomUUID()}:`;
+    const redis = createRedisClient('redis://127.0.0.1:6379', { commandTimeoutMs: 2000 });
+    await waitForRedisReady(redis, 5000);
+    // A member that vanished without leaving keeps its partitions this long: far beyond the waits below.
+    const sessionTimeoutMs = 120_000;
+    const env = {
+      DATABASE_URL: clone.url,
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_KEY_PREFIX: prefix,
+      KAFKA_BROKERS: broker.brokers.join(','),
+      KAFKA_CHANGE_TOPIC: 'leave-changes',
+      KAFKA_DEAD_LETTER_TOPIC: 'leave-changes.dead-letter',
+      KAFKA_INDEXER_GROUP: 'leave-indexer',
+      KAFKA_SESSION_TIMEOUT_MS: String(sessionTimeoutMs),
+      SHUTDOWN_TIMEOUT_MS: '30000',
+    };
+    const products = (await listedProducts(pool, 24, 0)).map((product) => product.id);
+    const behind = async () =>
+      count(pool, `SELECT count(*) FROM products p JOIN search_documents d ON d.product_id = p.id WHERE p.id IN (${products.join(',')}) AND d.version <> p.version`);
+    const round = async (price: number) => {
+      const events = [];
+      for (const id of products) events.push(await setPrice(pool, id, price));
+      await producer.send({ topic: 'leave-changes', acks: -1, messages: events.map((event) => ({ key: String(event.productId), value: JSON.stringify(event) })) });
+    };
+    const consumed = async (address: string) => {
+      const text = await (await fetch(`${address}/metrics`)).text();
+      return Number(/^catalog_change_events_consumed_total (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+    try {
+      const first = start(['indexer'], env);
+      const [, firstAddress] = await first.waitForOutput(/health and metrics on (http:\/\/[^"\s]+)/, 90_000);
+      const second = start(['indexer'], env);
+      const [, secondAddress] = await second.waitForOutput(/health and metrics on (http:\/\/[^"\s]+)/, 90_000);
+      // Both hold partitions: each applies some of a round of changes spread over the four.
+      await waitFor('both indexers ready', async () => (await fetch(`${firstAddress}/health/ready`)).ok && (await fetch(`${secondAddress}/health/ready`)).ok, 90_000);
+      await round(1_100);
+      await waitFor('the first round indexed', async () => (await behind()) === 0, 90_000);
+      expect(await consumed(firstAddress!)).toBeGreaterThan(0);
+      expect(await consumed(secondAddress!)).toBeGreaterThan(0);
+
+      first.child.kill('SIGTERM');
+      expect((await first.exited).code).toBe(0);
+      const stopped = performance.now();
+      await round(2_200);
+      await waitFor('every change of the second round indexed by the one left', async () => (await behind()) === 0, 60_000);
+      expect(performance.now() - stopped).toBeLessThan(sessionTimeoutMs / 2);
+      expect(await consumed(secondAddress!)).toBeGreaterThanOrEqual(products.length);
+    } finally {
+      await producer.disconnect();
+      await deleteKeysWithPrefix(redis, prefix);
+      redis.disconnect();
+    }
   }, PROCESS_TEST_TIMEOUT_MS);
 });
