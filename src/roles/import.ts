@@ -1,11 +1,13 @@
 // `import [files...]`: the import flow. The Flipkart feed adapter reads and checks the files, the
-// product writer upserts what they describe, and this role reports both, row by row.
+// product writer upserts what they describe, and this role reports both, row by row. A SIGTERM stops
+// it between two batches of products (each one transaction), so nothing is half-written.
 import type pg from 'pg';
 import type { RowProblem } from '../catalog/product-draft.ts';
 import { bundledFeedFiles, readFlipkartFeed } from '../feeds/flipkart-feed.ts';
 import { writeProducts, type ProductWriteResult } from '../store/product-writer.ts';
 import { openDatabase } from './dependencies.ts';
 import type { Role } from './role.ts';
+import { interruptOnSignal, RoleInterrupted } from './shutdown.ts';
 
 export { bundledFeedFiles };
 
@@ -16,9 +18,9 @@ export interface ImportReport extends ProductWriteResult {
 }
 
 /** Reads feed files and writes every well-formed product (also the embedded database's first run). */
-export async function importProducts(pool: pg.Pool, files: readonly string[]): Promise<ImportReport> {
+export async function importProducts(pool: pg.Pool, files: readonly string[], signal?: AbortSignal): Promise<ImportReport> {
   const feed = await readFlipkartFeed(files);
-  const written = await writeProducts(pool, feed.products);
+  const written = await writeProducts(pool, feed.products, signal);
   return {
     rows: feed.rows,
     skipped: feed.problems,
@@ -30,8 +32,10 @@ export async function importProducts(pool: pg.Pool, files: readonly string[]): P
 export const runImport: Role = async ({ config, log, args, startEmbedded }) => {
   const files = args.length > 0 ? args : bundledFeedFiles;
   const database = await openDatabase(config, log, { migrate: true, startEmbedded });
+  // On SIGTERM the import stops between two batches (each one transaction) and exits 143.
+  const interruption = interruptOnSignal({ log, timeoutMs: config.shutdown.timeoutMs });
   try {
-    const report = await importProducts(database.primary, files);
+    const report = await importProducts(database.primary, files, interruption.signal);
     for (const problem of report.skipped) console.log(`skipped ${problem.file}:${problem.line}: ${problem.reason}`);
     console.log(
       `read ${report.rows} rows from ${files.length} file(s); skipped ${report.skipped.length}; ` +
@@ -40,7 +44,12 @@ export const runImport: Role = async ({ config, log, args, startEmbedded }) => {
         `${report.variants.unchanged} unchanged; ${report.categories} new categories, ${report.brands} new brands`,
     );
     return 0;
+  } catch (error) {
+    if (!(error instanceof RoleInterrupted)) throw error;
+    console.log(`import stopped by ${error.reason} between two batches: each product written is whole; run it again to finish (what is unchanged is skipped)`);
+    return error.exitCode;
   } finally {
+    interruption.done();
     await database.close();
   }
 };

@@ -1,26 +1,34 @@
 // `reconcile [--dry-run]`: compares every product's version and visibility in PostgreSQL with what
 // each configured search index holds (the PostgreSQL read model always, OpenSearch when configured),
 // rewrites the products that differ from their current rows, prints what it found and fixed, and
-// exits 0 (1 when an index is ahead of the database, which only reindex can repair).
+// exits 0 (1 when an index is ahead of the database, which only reindex can repair). A SIGTERM stops it
+// between two ranges of ids (what it repaired stays repaired) and it exits 143.
 import { reconcileSearchIndex, type ReconcileReport } from '../search/reconcile.ts';
 import { openDatabase } from './dependencies.ts';
 import type { Role } from './role.ts';
+import { interruptOnSignal, RoleInterrupted } from './shutdown.ts';
 import { openSearchIndexes } from './search-indexes.ts';
 
 export const runReconcile: Role = async ({ config, log, args, startEmbedded }) => {
   const dryRun = args.includes('--dry-run');
   const database = await openDatabase(config, log, { migrate: false, startEmbedded });
   const indexes = await openSearchIndexes(config, database.primary);
+  const interruption = interruptOnSignal({ log, timeoutMs: config.shutdown.timeoutMs });
   try {
     const targets = [['postgres', indexes.readModel], ...(indexes.openSearch ? [['opensearch', indexes.openSearch.index] as const] : [])] as const;
     let ahead = 0;
     for (const [name, index] of targets) {
-      const report = await reconcileSearchIndex({ pool: database.primary, index, dryRun, log });
+      const report = await reconcileSearchIndex({ pool: database.primary, index, dryRun, log, signal: interruption.signal });
       process.stdout.write(`${describe(name, report, dryRun)}\n`);
       ahead += report.drift.ahead;
     }
     return ahead > 0 ? 1 : 0;
+  } catch (error) {
+    if (!(error instanceof RoleInterrupted)) throw error;
+    process.stdout.write(`reconcile stopped by ${error.reason} between two ranges; run it again to check everything\n`);
+    return error.exitCode;
   } finally {
+    interruption.done();
     await indexes.openSearch?.close();
     await database.close();
   }

@@ -1,7 +1,10 @@
 // `replay-dead-letters`: once the cause of a dead letter is fixed, sends the dead letters back the way
 // changes come and exits, printing how many. The change_dead_letters table (the in-process feed's)
 // goes back into the outbox; with KAFKA_BROKERS, the dead-letter topic is re-produced to the change
-// topic. Re-driving a change already applied, or older than the index, is harmless (versions).
+// topic. Re-driving a change already applied, or older than the index, is harmless (versions). No signal
+// handler: a SIGTERM ends it at once, which is safe for the same reason: each batch is produced before
+// its offsets are committed (or its rows marked in the same transaction), so the next run re-drives at
+// most that batch again.
 import { replayKafkaDeadLetters, replayPostgresDeadLetters } from '../events/dead-letter-replay.ts';
 import { createKafkaClient } from '../events/kafka-client.ts';
 import { openDatabase } from './dependencies.ts';

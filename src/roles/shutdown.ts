@@ -2,6 +2,7 @@
 // consumer pauses), waits for the load balancer to notice, then closes its parts in the order given
 // (listener before pools, consumers before producers) so a rolling deploy drops no request and loses
 // no message. A second signal, or the timeout, forces the exit.
+import { constants } from 'node:os';
 import type { Logger } from 'pino';
 
 /** How long a role may linger after its last step closed before it is made to exit. */
@@ -19,8 +20,8 @@ export interface ShutdownOptions {
   delayMs: number;
   /** How long the closing steps may take before the process exits anyway (SHUTDOWN_TIMEOUT_MS). */
   timeoutMs: number;
-  /** Called first, at once: from then on the role refuses new work (e.g. readiness fails). */
-  stopTakingWork?: () => void;
+  /** Called first, at once, with the signal's name (or run's reason): from then on the role refuses new work (e.g. readiness fails). */
+  stopTakingWork?: (reason: string) => void;
   /** Closed one after the other, in this order. */
   steps: readonly ShutdownStep[];
   /** Defaults to process.exit; tests pass their own. */
@@ -51,7 +52,7 @@ export function handleShutdown(options: ShutdownOptions): Shutdown {
     if (started) return finished;
     started = true;
     log.info({ reason, delayMs: options.delayMs }, 'shutting down: no new work is taken');
-    options.stopTakingWork?.();
+    options.stopTakingWork?.(reason);
     const forced = setTimeout(() => {
       log.error({ timeoutMs: options.timeoutMs }, 'shutdown timed out; exiting');
       exit(1);
@@ -103,5 +104,49 @@ export function handleShutdown(options: ShutdownOptions): Shutdown {
     run,
     finished,
     dispose,
+  };
+}
+
+/** What a one-shot role's work throws (the AbortSignal's reason) when a signal stopped it at a safe point. */
+export class RoleInterrupted extends Error {
+  override name = 'RoleInterrupted';
+  /** 128 + the signal's number, as a shell reports a process the signal ended: 143 for SIGTERM, 130 for SIGINT. */
+  readonly exitCode: number;
+
+  constructor(readonly reason: string) {
+    super(`interrupted by ${reason}`);
+    this.exitCode = 128 + (constants.signals[reason as NodeJS.Signals] ?? 15);
+  }
+}
+
+export interface Interruption {
+  /** Aborted by the first signal, with a RoleInterrupted as its reason: the work stops at its next safe point. */
+  readonly signal: AbortSignal;
+  /** The work ended (done or stopped): a shutdown in progress may finish; without one, the handlers go. */
+  done(): void;
+}
+
+/**
+ * For a role that ends by itself (import, reindex, reconcile): the first SIGTERM or SIGINT asks the work
+ * to stop between two of its transactions or batches, through `signal`; the role then exits with
+ * RoleInterrupted's code, leaving nothing half-written. A second signal, or SHUTDOWN_TIMEOUT_MS with
+ * the work still going, exits at once with 1 (handleShutdown's rules).
+ */
+export function interruptOnSignal(options: Pick<ShutdownOptions, 'log' | 'timeoutMs' | 'exit' | 'signals'>): Interruption {
+  const controller = new AbortController();
+  let workEnded: () => void = () => undefined;
+  const ended = new Promise<void>((resolve) => (workEnded = resolve));
+  const shutdown = handleShutdown({
+    ...options,
+    delayMs: 0,
+    stopTakingWork: (reason) => controller.abort(new RoleInterrupted(reason)),
+    steps: [{ name: 'work in hand', close: () => ended }],
+  });
+  return {
+    signal: controller.signal,
+    done() {
+      workEnded();
+      if (!shutdown.started) shutdown.dispose();
+    },
   };
 }

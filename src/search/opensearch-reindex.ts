@@ -26,6 +26,8 @@ export interface ReindexOptions {
   catchUpMarginMs?: number;
   now?: () => Date;
   onProgress?: (documents: number) => void;
+  /** Aborted during the build: the half-built index is deleted and the alias stays where it was. */
+  signal?: AbortSignal;
 }
 
 export interface ReindexResult {
@@ -70,6 +72,7 @@ export async function reindexOpenSearch(options: ReindexOptions): Promise<Reinde
   try {
     const writer = createOpenSearchIndexWriter({ client, index });
     for (let after = 0; ; ) {
+      options.signal?.throwIfAborted();
       const batch = await pool.query<{ id: string }>('SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2', [after, batchSize]);
       if (batch.rows.length === 0) break;
       const ids = batch.rows.map((row) => Number(row.id));

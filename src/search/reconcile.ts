@@ -37,6 +37,8 @@ export interface ReconcileOptions {
   /** Report without writing. */
   dryRun?: boolean;
   log: Logger;
+  /** Aborted: stops before the next range, throwing its reason (every range repaired so far stays). */
+  signal?: AbortSignal;
 }
 
 export async function reconcileSearchIndex(options: ReconcileOptions): Promise<ReconcileReport> {
@@ -47,6 +49,7 @@ export async function reconcileSearchIndex(options: ReconcileOptions): Promise<R
   const lastId = Number(rows[0]?.max ?? 0);
   // The last range reaches past the newest product: documents of ids PostgreSQL no longer has.
   for (let from = 1; from <= lastId + 1; from += rangeSize) {
+    options.signal?.throwIfAborted();
     const to = from + rangeSize > lastId ? Number.MAX_SAFE_INTEGER : from + rangeSize - 1;
     const [truth, indexed] = await Promise.all([productVersions(pool, from, to), index.versions(from, to)]);
     const repair: number[] = [];

@@ -13,16 +13,20 @@ export async function rebuildSearchIndex({
   writer,
   batchSize = DEFAULT_REBUILD_BATCH,
   replaceSameVersion = false,
+  signal,
 }: {
   pool: Queryable;
   writer: SearchIndexWriter;
   batchSize?: number;
   /** Rewrite documents the index holds at the same version too (reindex: built anew by the current code). */
   replaceSameVersion?: boolean;
+  /** Aborted: stops before the next batch, throwing its reason (each document written is whole). */
+  signal?: AbortSignal;
 }): Promise<SearchIndexWriteResult> {
   const total = { applied: 0, stale: 0 };
   let afterId = 0;
   for (;;) {
+    signal?.throwIfAborted();
     const { rows } = await pool.query<{ id: string }>('SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2', [afterId, batchSize]);
     if (rows.length === 0) return total;
     const ids = rows.map((row) => Number(row.id));

@@ -29,7 +29,8 @@ export interface ProductWriteResult {
   brands: number;
 }
 
-export async function writeProducts(pool: pg.Pool, drafts: readonly ProductDraft[]): Promise<ProductWriteResult> {
+/** `signal` aborted: stops before the next batch's transaction, throwing its reason; what committed is whole. */
+export async function writeProducts(pool: pg.Pool, drafts: readonly ProductDraft[], signal?: AbortSignal): Promise<ProductWriteResult> {
   const client = await pool.connect();
   try {
     await client.query('SET statement_timeout = 0');
@@ -40,12 +41,14 @@ export async function writeProducts(pool: pg.Pool, drafts: readonly ProductDraft
       categories: 0,
       brands: 0,
     };
+    signal?.throwIfAborted();
     await client.query('BEGIN');
     const categoryIds = await upsertCategories(client, drafts, result);
     const brandIds = await upsertBrands(client, drafts, result);
     await client.query('COMMIT');
     // Each batch is one transaction: a product and its variants are written together or not at all.
     for (let start = 0; start < drafts.length; start += BATCH_SIZE) {
+      signal?.throwIfAborted();
       const batch = drafts.slice(start, start + BATCH_SIZE);
       await client.query('BEGIN');
       try {

@@ -1,7 +1,7 @@
 // Reindex on real PostgreSQL (a copy of the bundled catalogue) against a fake OpenSearch node that
 // records what it is sent: every product goes to the new index in id order, the alias moves in one
 // _aliases call, a product changed while the build ran is written again through the alias after the
-// swap, the old index is deleted, and a failed build leaves the alias where it was.
+// swap, the old index is deleted, and a failed build, or a SIGTERM mid-build, leaves the alias where it was.
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenSearchClient } from '../../src/search/opensearch-client.ts';
@@ -10,11 +10,13 @@ import { createDatabase, type Database } from '../../src/store/database.ts';
 import { listedProducts, setPrice } from '../support/change-events.ts';
 import { cloneCatalogDatabase, dropDatabase, silentLog, testDatabaseConfig } from '../support/database.ts';
 import { startFakeOpenSearch, type FakeAnswer, type FakeOpenSearch, type RecordedRequest } from '../support/fake-opensearch.ts';
+import { startRoleProcess } from '../support/role-process.ts';
 
 const ALIAS = 'catalog-products';
 const OLD_INDEX = 'catalog-products-20260101-000000000';
 
 let databaseName: string;
+let databaseUrl: string;
 let database: Database;
 let pool: pg.Pool;
 let fake: FakeOpenSearch;
@@ -23,6 +25,7 @@ let client: ReturnType<typeof createOpenSearchClient>;
 beforeAll(async () => {
   const clone = await cloneCatalogDatabase('catalog_opensearch_reindex');
   databaseName = clone.name;
+  databaseUrl = clone.url;
   database = createDatabase({ primary: clone.url }, testDatabaseConfig, silentLog);
   pool = database.primary;
   fake = await startFakeOpenSearch();
@@ -111,6 +114,32 @@ describe('when the catalogue is reindexed', () => {
     const sentTo = fake.requests.map((sent) => `${sent.method} ${sent.path}`);
     expect(sentTo).toEqual(['PUT /catalog-products-20261130-080000000', 'POST /_bulk', 'DELETE /catalog-products-20261130-080000000']);
   });
+
+  it('then a reindex role sent SIGTERM mid-build deletes the half-built index, leaves the alias where it was and exits 143', async () => {
+    let bulks = 0;
+    // Slow bulks, so the signal lands with most of the build still to do.
+    fake.answer(healthyCluster(async () => {
+      bulks += 1;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }));
+    const role = startRoleProcess(['reindex'], { DATABASE_URL: databaseUrl, OPENSEARCH_URL: fake.url, OPENSEARCH_INDEX: ALIAS, LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '60000' });
+    try {
+      while (bulks < 2) {
+        if (role.child.exitCode !== null) throw new Error(`reindex exited early:\n${role.output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      role.child.kill('SIGTERM');
+      const { code } = await role.exited;
+      expect(role.output()).toMatch(/reindex stopped by SIGTERM: the half-built index deleted, the alias unchanged/);
+      expect(code).toBe(143);
+    } finally {
+      role.child.kill('SIGKILL');
+    }
+    const built = fake.requests.find((sent) => sent.method === 'PUT' && sent.path.startsWith(`/${ALIAS}-`))!.path;
+    expect(fake.requests.filter((sent) => sent.path === '/_bulk').length).toBeLessThan(10);
+    expect(fake.requests.some((sent) => sent.path === '/_aliases')).toBe(false);
+    expect(fake.requests.at(-1)).toMatchObject({ method: 'DELETE', path: built });
+  }, 120_000);
 
   it('then the first reindex, with no alias yet, only adds it', async () => {
     fake.answer(async (sent) => (sent.path === `/_alias/${ALIAS}` || sent.method === 'HEAD' || (sent.method === 'GET' && sent.path === `/${ALIAS}`) ? { status: 404, body: { error: 'alias [catalog-products] missing', status: 404 } } : healthyCluster()(sent)));

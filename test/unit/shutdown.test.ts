@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { handleShutdown, type Shutdown } from '../../src/roles/shutdown.ts';
+import { handleShutdown, interruptOnSignal, RoleInterrupted, type Shutdown } from '../../src/roles/shutdown.ts';
 
 const log = pino({ level: 'silent' });
 // A signal no test runner uses, emitted in process: the handlers run exactly as for a real one.
@@ -104,5 +104,33 @@ describe('when a role is signalled to stop', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('when a role that ends by itself (import, reindex, reconcile) is signalled', () => {
+  it('then its work is asked to stop, with the exit code a shell gives that signal, and nothing exits while the work winds down', async () => {
+    const exits: number[] = [];
+    const interruption = interruptOnSignal({ log, timeoutMs: 10_000, signals: [SIGNAL], exit: (code) => exits.push(code) });
+    expect(interruption.signal.aborted).toBe(false);
+    process.emit(SIGNAL, SIGNAL);
+    expect(interruption.signal.aborted).toBe(true);
+    const reason = interruption.signal.reason as RoleInterrupted;
+    expect(reason).toBeInstanceOf(RoleInterrupted);
+    expect(reason.reason).toBe(SIGNAL);
+    // SIGUSR2 is 12 on Linux: 128 + 12, as for SIGTERM 143.
+    expect(reason.exitCode).toBe(140);
+    expect(new RoleInterrupted('SIGTERM').exitCode).toBe(143);
+    interruption.done();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(exits).toEqual([]);
+  });
+
+  it('then, ending without a signal, it leaves no handler behind: a later signal does what it would have done', () => {
+    const before = process.listenerCount(SIGNAL);
+    const interruption = interruptOnSignal({ log, timeoutMs: 10_000, signals: [SIGNAL], exit: () => undefined });
+    expect(process.listenerCount(SIGNAL)).toBe(before + 1);
+    interruption.done();
+    expect(process.listenerCount(SIGNAL)).toBe(before);
+    expect(interruption.signal.aborted).toBe(false);
   });
 });
