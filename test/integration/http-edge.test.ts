@@ -125,6 +125,19 @@ describe('when the api sends security headers and CORS headers (CORS_ORIGINS lis
   });
 });
 
+describe('when CORS_ORIGINS is *', () => {
+  it("then a hot-path answer carries the very CORS headers of Fastify's answer, without Vary", async () => {
+    const server = await listening({ CORS_ORIGINS: '*' });
+    const path = '/products?sort=name&limit=2&any=origin';
+    const byRoute = await ask(server, path, { origin: 'https://anywhere.example' });
+    const byHotPath = await ask(server, path, { origin: 'https://anywhere.example' });
+    expect([byRoute.byHotPath, byHotPath.byHotPath]).toEqual([false, true]);
+    expect(sameAcrossAnswers(byHotPath.response)).toEqual(sameAcrossAnswers(byRoute.response));
+    expect(byHotPath.response.headers.get('access-control-allow-origin')).toBe('*');
+    expect(byHotPath.response.headers.get('vary')).toBeNull();
+  });
+});
+
 describe('when the event loop is held past PRESSURE_MAX_EVENT_LOOP_DELAY_MS', () => {
   let server: Server;
   const hotUrl = '/products?sort=price_asc&limit=2';
