@@ -93,7 +93,7 @@ export async function buildApp(deps: AppDependencies, options: AppOptions = {}) 
     requestIdHeader: false,
     genReqId: (request) => requestIdFor(request.headers['x-request-id']),
     return503OnClosing: true,
-    // Every route's; the admin routes' own limit follows it (schemas/admin.ts).
+    // One bound for every body, the admin routes' included (HTTP_BODY_LIMIT_BYTES).
     bodyLimit: deps.edge.http.bodyLimitBytes,
     // request.ip: the address the nearest untrusted proxy saw (rate limits, logs).
     trustProxy: trustProxyHops(deps.edge.http.trustProxyHops),
