@@ -125,8 +125,3 @@ export function problemDocument(problem: {
   };
   return JSON.stringify(body);
 }
-
-/** For answers written without Fastify: the title Fastify's framework errors get. */
-export function frameworkProblemCode(status: number): string {
-  return FRAMEWORK_TYPES[status] ?? 'bad-request';
-}
