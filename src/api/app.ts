@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type onRequestHookHandler } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CatalogCache } from '../cache/catalog-cache.ts';
@@ -13,6 +14,9 @@ import type { ProductAdminStore } from '../store/product-admin-store.ts';
 import type { ProductRepository } from '../store/product-repository.ts';
 import type { ProductSearch } from '../search/product-search.ts';
 import type { CachedReads, HttpCachePolicy } from './cached-reply.ts';
+import { trustProxyHops } from './edge/client-address.ts';
+import { registerHttpEdge, type EdgeSettings } from './edge/http-edge.ts';
+import { createUrlLengthCheck } from './edge/url-length.ts';
 import { createHotPath } from './hot-path.ts';
 import { createHotPathContract, type HotPathContract } from './hot-path-contract.ts';
 import { createHotUrls } from './hot-urls.ts';
@@ -40,6 +44,10 @@ export interface AppDependencies {
   /** Bound of the hot path's URL table (config CACHE_HOT_URLS_MAX_BYTES); 0 turns the hot path off. */
   hotUrlsMaxBytes: number;
   metrics: Registry;
+  /** Bounds, CORS, load shedding and rate limits (api/edge/), from config.http, .pressure and .rateLimit. */
+  edge: EdgeSettings;
+  /** The read path's Redis client: rate-limit counts are shared through it; absent, kept per pod. */
+  redis?: Redis | undefined;
   /** /products/search and /products/suggest; absent: not served. */
   search?: ProductSearch | undefined;
   /** The admin API (/admin): its writes on the primary and the tokens it accepts. Absent: not served. */
@@ -69,19 +77,26 @@ export async function buildApp(deps: AppDependencies, options: AppOptions = {}) 
   const completion = createRequestCompletion(createRequestDurations(deps.metrics), deps.log);
   registerHotPathAnswers(deps.metrics, () => contract.routes());
   const hotPath = createHotPath({ reads, contract, completion });
+  const refusedForLength = createUrlLengthCheck({ maxLength: deps.edge.http.maxUrlLength, contract, completion });
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     // Fastify's 'request completed' line becomes the record the hot path writes too.
     logController: new CompletionLogController(completion),
     // Fresh cached pages of URLs answered before are sent before Fastify sees them (hot-path.ts).
     serverFactory: (handler) => {
-      const server = createServer((request, response) => hotPath.serve(request, response, handler));
+      const server = createServer((request, response) => {
+        if (!refusedForLength(request, response)) hotPath.serve(request, response, handler);
+      });
       server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
       return server;
     },
     requestIdHeader: false,
     genReqId: (request) => requestIdFor(request.headers['x-request-id']),
     return503OnClosing: true,
+    // One bound for every body, the admin routes' included (HTTP_BODY_LIMIT_BYTES).
+    bodyLimit: deps.edge.http.bodyLimitBytes,
+    // request.ip: the address the nearest untrusted proxy saw (rate limits, logs).
+    trustProxy: trustProxyHops(deps.edge.http.trustProxyHops),
     // HEAD on every GET route, for CDNs, uptime and link checkers; documented in openapi.yaml.
     exposeHeadRoutes: true,
     frameworkErrors: sendFrameworkProblem,
@@ -108,6 +123,7 @@ export async function buildApp(deps: AppDependencies, options: AppOptions = {}) 
   app.addSchema(CategoryNode);
   app.addSchema(Problem);
   app.addSchema(AdminProduct);
+  await registerHttpEdge(app, contract, { settings: deps.edge, redis: deps.redis, adminTokens: deps.admin?.tokens, metrics: deps.metrics });
   await options.concerns?.(app, contract);
 
   await app.register(swagger, {

@@ -11,7 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 
-type Hook = (...args: never[]) => unknown;
+export type Hook = (...args: never[]) => unknown;
 
 /**
  * Something every answer must carry or pass, for Fastify's answers and the hot path's alike (security
@@ -25,6 +25,13 @@ export interface HotPathConcern {
   addHeaders?(request: IncomingMessage, headers: string[]): void;
   /** False hands the request to Fastify, whose hooks then answer it (a 503 under pressure, a 429). */
   admits?(request: IncomingMessage): boolean;
+  /**
+   * Counts an answer the hot path is about to give (a rate limit), when the count needs a round trip:
+   * pushes its headers onto `headers` and calls `then(true)`, or `then(false)` to hand the request to
+   * Fastify (which answers 429). `then` may be called at once or later. The hot path asks only when
+   * some concern counts, so without a limit it stays synchronous and allocates nothing more.
+   */
+  count?(request: IncomingMessage, headers: string[], then: (admitted: boolean) => void): void;
   /** The concern's own Fastify hooks, which the hot path answers for by the two methods above. */
   hooks?: readonly Hook[];
 }
@@ -53,6 +60,10 @@ export interface HotPathContract {
   /** Routes the hot path stands aside for, and why. */
   standingAside(): ReadonlyMap<string, string>;
   admits(request: IncomingMessage): boolean;
+  /** True when a concern counts answers (HotPathConcern.count); fixed once the app is ready. */
+  readonly counts: boolean;
+  /** Runs every concern's count in turn; `then(false)` as soon as one refuses. */
+  count(request: IncomingMessage, headers: string[], then: (admitted: boolean) => void): void;
   /** The concerns' headers, for the hot path's header list. */
   addHeaders(request: IncomingMessage, headers: string[]): void;
   /** The concerns' headers on a Fastify reply (called by the app's onRequest hook). */
@@ -76,6 +87,7 @@ export function createHotPathContract(log: Logger): HotPathContract {
   const headerConcerns: NonNullable<HotPathConcern['addHeaders']>[] = [];
   const fastifySideHeaders: NonNullable<HotPathConcern['addHeaders']>[] = [];
   const gates: NonNullable<HotPathConcern['admits']>[] = [];
+  const counters: NonNullable<HotPathConcern['count']>[] = [];
   const seen: SeenRoute[] = [];
   const served = new Map<string, HotRoute>();
   const aside = new Map<string, string>();
@@ -113,6 +125,7 @@ export function createHotPathContract(log: Logger): HotPathContract {
         if (!concern.hooks) fastifySideHeaders.push(concern.addHeaders);
       }
       if (concern.admits) gates.push(concern.admits);
+      if (concern.count) counters.push(concern.count);
     },
     reproduces: (hook) => accounted.add(hook),
     settledByUrl: (hook) => accounted.add(hook),
@@ -122,6 +135,17 @@ export function createHotPathContract(log: Logger): HotPathContract {
     admits(request) {
       for (const admits of gates) if (!admits(request)) return false;
       return true;
+    },
+    get counts() {
+      return counters.length > 0;
+    },
+    count(request, headers, then) {
+      const next = (index: number): void => {
+        const counter = counters[index];
+        if (!counter) return then(true);
+        counter(request, headers, (admitted) => (admitted ? next(index + 1) : then(false)));
+      };
+      next(0);
     },
     addHeaders(request, headers) {
       for (const add of headerConcerns) add(request, headers);
@@ -142,6 +166,17 @@ export function createHotPathContract(log: Logger): HotPathContract {
       });
     },
   };
+}
+
+/**
+ * The hooks a plugin adds to the app, for its concern's `hooks`: the app's hooks are read before and
+ * after registering it (a plugin names its hooks nowhere else).
+ */
+export async function hooksAddedBy(app: FastifyInstance, register: () => PromiseLike<unknown>): Promise<Hook[]> {
+  const all = () => Object.values(instanceHooks(app) ?? {}).flatMap((hooks) => hooks ?? []);
+  const before = new Set(all());
+  await register();
+  return all().filter((hook) => !before.has(hook));
 }
 
 /** Names of the hooks a route runs that nobody accounted for. */

@@ -29,13 +29,21 @@ export function createHotPath(deps: { reads: CachedReads; contract: HotPathContr
   const { reads, contract, completion } = deps;
   let stopped = false;
 
-  /** Writes a cached 200 (or 304); false when the entry is not a 200 and Fastify must answer. */
-  function send(request: IncomingMessage, response: ServerResponse, read: CacheRead, route: HotRoute, pattern: string, started: number): boolean {
-    if (read.response.status !== 200) return false;
+  /** Writes a cached 200 (or 304), or hands the request to Fastify when the entry is not a 200 or a limit refuses it. */
+  function answer(request: IncomingMessage, response: ServerResponse, next: RequestHandler, read: CacheRead, route: HotRoute, pattern: string, started: number): void {
+    if (read.response.status !== 200) return next(request, response);
+    // Counted only once the hot path knows it answers, so a request it hands over is counted once, by Fastify.
+    if (!contract.counts) return send(request, response, read, route, pattern, started, undefined);
+    const counted: string[] = [];
+    contract.count(request, counted, (admitted) => (admitted ? send(request, response, read, route, pattern, started, counted) : next(request, response)));
+  }
+
+  function send(request: IncomingMessage, response: ServerResponse, read: CacheRead, route: HotRoute, pattern: string, started: number, counted: string[] | undefined): void {
     const requestId = requestIdFor(request.headers['x-request-id']);
     const status = cachedAnswerStatus(read, request.headers['if-none-match']);
     const headers = cachedAnswerHeaders(read, reads.httpCache, requestId, status);
     contract.addHeaders(request, headers);
+    if (counted) for (const header of counted) headers.push(header);
     const head = request.method === 'HEAD';
     response.writeHead(status, headers);
     if (status === 304 || head) response.end();
@@ -43,7 +51,6 @@ export function createHotPath(deps: { reads: CachedReads; contract: HotPathContr
     const slot = hotPathAnswerSlot(head, status === 304);
     route.answers[slot] = (route.answers[slot] ?? 0) + 1;
     completion.complete(requestId, head ? 'HEAD' : 'GET', pattern, request.url as string, status, (performance.now() - started) / 1000, route.logs, true);
-    return true;
   }
 
   return {
@@ -54,15 +61,10 @@ export function createHotPath(deps: { reads: CachedReads; contract: HotPathContr
       if (!hot || !route || (head && !route.head) || !contract.admits(request)) return next(request, response);
       const started = performance.now();
       const near = reads.cache.peek(hot.key, hot.tags, hot.load);
-      if (near) {
-        if (!send(request, response, near, route, hot.route, started)) next(request, response);
-        return;
-      }
+      if (near) return answer(request, response, next, near, route, hot.route, started);
       // Not fresh in memory: one Redis round trip may still answer it without the framework.
       reads.cache.peekShared(hot.key, hot.tags, hot.load).then(
-        (shared) => {
-          if (!shared || !send(request, response, shared, route, hot.route, started)) next(request, response);
-        },
+        (shared) => (shared ? answer(request, response, next, shared, route, hot.route, started) : next(request, response)),
         () => next(request, response),
       );
     },

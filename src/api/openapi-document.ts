@@ -32,7 +32,8 @@ export async function renderOpenApiDocument(): Promise<string> {
     updateVariants: unused,
   };
   // Without Redis and never read: the schema version names no key.
-  const cache = createCatalogCache({ settings: loadConfig({}).cache, schemaVersion: 0 });
+  const config = loadConfig({});
+  const cache = createCatalogCache({ settings: config.cache, schemaVersion: 0 });
   const app = await buildApp({
     log: pino({ level: 'silent' }),
     repository,
@@ -41,6 +42,8 @@ export async function renderOpenApiDocument(): Promise<string> {
     httpCache: cache.freshness,
     hotUrlsMaxBytes: 0,
     metrics: new Registry(),
+    // The defaults: what a client may meet (429, 503) is documented whatever is configured.
+    edge: { http: config.http, pressure: config.pressure, rateLimit: config.rateLimit, keyPrefix: config.cache.keyPrefix },
     admin: { store, tokens: [] },
     search: { search: unused, suggest: unused, onRecovered: () => undefined, shutdown: () => undefined },
   });

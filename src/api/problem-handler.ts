@@ -19,7 +19,9 @@ const TITLES: Record<ProblemCode, string> = {
   'version-mismatch': 'Version mismatch',
   'invalid-write': 'Invalid write',
   'idempotency-key-reused': 'Idempotency key reused',
+  'too-many-requests': 'Too many requests',
   'service-unavailable': 'Service unavailable',
+  overloaded: 'Overloaded',
   'internal-error': 'Internal error',
 };
 
@@ -48,7 +50,7 @@ interface ProblemBody {
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | CatalogError, request, reply) => {
     if (error instanceof CatalogError) {
-      if (error.status >= 500) request.log[error.status === 503 ? 'warn' : 'error']({ err: error.cause ?? error }, error.message);
+      if (error.status >= 500 && error.code !== 'overloaded') request.log[error.status === 503 ? 'warn' : 'error']({ err: error.cause ?? error }, error.message);
       if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
       if (error.headers) reply.headers(error.headers);
       return sendProblem(request, reply, error.code, error.status, error.message, error.errors ? [...error.errors] : undefined);
@@ -95,15 +97,31 @@ function sendProblem(
   errors?: ProblemBody['errors'],
   fallbackTitle?: string,
 ): FastifyReply {
-  const body: ProblemBody = {
-    type: `/problems/${code}`,
-    title: TITLES[code as ProblemCode] ?? fallbackTitle ?? 'Error',
-    status,
-    detail,
-    instance: request.url.split('?')[0] ?? request.url,
-    requestId: request.id,
-    ...(errors ? { errors } : {}),
-  };
-  return reply.code(status).header('cache-control', 'no-store').type('application/problem+json').send(JSON.stringify(body));
+  const body = problemDocument({ code, status, detail, instance: request.url.split('?')[0] ?? request.url, requestId: request.id, errors, fallbackTitle });
+  return reply.code(status).header('cache-control', 'no-store').type('application/problem+json').send(body);
 }
 
+/**
+ * The problem document as sent. Also written before Fastify sees a request, by the server factory
+ * for an over-long URL (edge/url-length.ts), so both answers share one shape.
+ */
+export function problemDocument(problem: {
+  code: string;
+  status: number;
+  detail: string;
+  instance: string;
+  requestId: string;
+  errors?: ProblemBody['errors'] | undefined;
+  fallbackTitle?: string | undefined;
+}): string {
+  const body: ProblemBody = {
+    type: `/problems/${problem.code}`,
+    title: TITLES[problem.code as ProblemCode] ?? problem.fallbackTitle ?? 'Error',
+    status: problem.status,
+    detail: problem.detail,
+    instance: problem.instance,
+    requestId: problem.requestId,
+    ...(problem.errors ? { errors: problem.errors } : {}),
+  };
+  return JSON.stringify(body);
+}

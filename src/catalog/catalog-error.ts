@@ -16,7 +16,10 @@ export const problemStatus = {
   'version-mismatch': 412,
   'invalid-write': 422,
   'idempotency-key-reused': 422,
+  'too-many-requests': 429,
   'service-unavailable': 503,
+  // Shed under load (api/edge/load-shedding.ts): counted, not logged, since logging adds to the load.
+  overloaded: 503,
   'internal-error': 500,
 } as const;
 

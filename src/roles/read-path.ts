@@ -58,6 +58,7 @@ export async function createReadPath(config: Config, database: Database, log: Lo
     redis,
     httpCache: cache.freshness,
     hotUrlsMaxBytes: settings.hotUrlsMaxBytes,
+    edge: { http: config.http, pressure: config.pressure, rateLimit: config.rateLimit, keyPrefix: settings.keyPrefix },
     readiness: {
       // Straight to the pool and the client: readiness reports the dependencies themselves, not the
       // breakers' memory of them. A PostgreSQL outage alone does not fail it: it would take every

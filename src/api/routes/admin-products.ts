@@ -12,7 +12,6 @@ import { adminAuthentication, adminTokenOf } from '../admin-auth.ts';
 import { createStrictValidatorCompiler } from '../strict-validation.ts';
 import { problemResponse } from '../schemas/problem.ts';
 import {
-  ADMIN_BODY_LIMIT_BYTES,
   AdminProductParams,
   adminProblems,
   bodyProblems,
@@ -41,8 +40,9 @@ const noStore: onRequestHookHandler = (_request, reply, done) => {
 
 type AdminApp = Parameters<FastifyPluginAsyncTypebox>[0];
 
-// Not a cached read: the hot path never answers these (it would skip the token check).
-const route = { config: { hotPath: false }, bodyLimit: ADMIN_BODY_LIMIT_BYTES };
+// Not a cached read: the hot path never answers these (it would skip the token check). Bodies are
+// bounded by the app's bodyLimit (HTTP_BODY_LIMIT_BYTES), the one limit for every route.
+const route = { config: { hotPath: false } };
 const documented = { tags: ['admin'], security: [{ adminToken: [] }] };
 
 export const adminProductRoutes: FastifyPluginAsyncTypebox<AdminRouteOptions> = async (app, { store, tokens }) => {
