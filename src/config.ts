@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 import Type, { type Static } from 'typebox';
 import { Value } from 'typebox/value';
+import type { HttpEdgeConfig, PressureConfig, RateLimitConfig } from './api/edge/edge-settings.ts';
 import { resolveRedisTarget, type RedisTarget } from './cache/redis-target.ts';
 
 const millis = { minimum: 1, maximum: 3_600_000 };
@@ -193,32 +194,6 @@ export interface SearchConfig {
   /** Solr-format synonyms, read by both engines; absent: the bundled src/search/synonyms.txt. */
   synonymsFile: string | undefined;
   pendingRetryMs: number;
-}
-
-export interface HttpEdgeConfig {
-  trustProxyHops: number;
-  /** '*', a list of origins, or undefined: no CORS headers. */
-  corsOrigins: '*' | string[] | undefined;
-  bodyLimitBytes: number;
-  maxUrlLength: number;
-}
-
-/** Bounds past which the api sheds load (503 with Retry-After); 0 turns one off. */
-export interface PressureConfig {
-  maxEventLoopDelayMs: number;
-  maxEventLoopUtilization: number;
-  maxHeapUsedBytes: number;
-  maxRssBytes: number;
-  retryAfterS: number;
-}
-
-/** Requests per window per client address (public) and per token (/admin); 0 turns a limit off. */
-export interface RateLimitConfig {
-  max: number;
-  windowMs: number;
-  adminMax: number;
-  /** Addresses and CIDRs never limited. */
-  allow: string[];
 }
 
 export interface Config {

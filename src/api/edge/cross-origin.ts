@@ -9,7 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import cors, { type FastifyCorsOptions } from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
-import type { HttpEdgeConfig } from '../../config.ts';
+import type { HttpEdgeConfig } from './edge-settings.ts';
 import { hooksAddedBy, type HotPathContract } from '../hot-path-contract.ts';
 
 /** Answer headers a browser script may read besides the safelisted ones. */

@@ -7,7 +7,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
-import type { AdminToken, HttpEdgeConfig, PressureConfig, RateLimitConfig } from '../../config.ts';
+import type { AdminToken } from '../../config.ts';
+import type { HttpEdgeConfig, PressureConfig, RateLimitConfig } from './edge-settings.ts';
 import type { HotPathContract } from '../hot-path-contract.ts';
 import { registerCrossOrigin } from './cross-origin.ts';
 import { registerLoadShedding } from './load-shedding.ts';

@@ -12,7 +12,7 @@ import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import { CatalogError } from '../../catalog/catalog-error.ts';
-import type { PressureConfig } from '../../config.ts';
+import type { PressureConfig } from './edge-settings.ts';
 import { hooksAddedBy, type HotPathContract } from '../hot-path-contract.ts';
 
 // The plugin's default, explicit because arming waits for two samples.

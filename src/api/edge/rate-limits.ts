@@ -18,7 +18,8 @@ import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fast
 import type { Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
 import { CatalogError } from '../../catalog/catalog-error.ts';
-import type { AdminToken, RateLimitConfig } from '../../config.ts';
+import type { AdminToken } from '../../config.ts';
+import type { RateLimitConfig } from './edge-settings.ts';
 import { bearerToken, findAdminToken } from '../admin-auth.ts';
 import type { HotPathContract } from '../hot-path-contract.ts';
 import { clientAddress } from './client-address.ts';
