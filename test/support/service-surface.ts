@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { Registry } from 'prom-client';
 import { buildApp, type CatalogApp } from '../../src/api/app.ts';
+import { createProductAdminStore } from '../../src/store/product-admin-store.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createChangeIndexer } from '../../src/events/change-indexer.ts';
 import { createKafkaChangeConsumer } from '../../src/events/kafka-change-consumer.ts';
@@ -74,7 +75,9 @@ export async function buildServiceSurface(): Promise<ServiceSurface> {
 async function buildApi(config: Config, database: Database, closers: (() => Promise<unknown>)[]): Promise<{ app: CatalogApp; readPath: ReadPath }> {
   const readPath = await createReadPath(config, database, silentLog);
   closers.unshift(() => readPath.close());
-  const app = await buildApp({ ...readPath, admin: undefined });
+  // The admin API as the api role serves it (its rate limit and metric come with it); never written to.
+  const admin = { store: createProductAdminStore({ pool: database.primary, idempotencyTtlMs: config.admin.idempotencyTtlMs }), tokens: config.admin.tokens };
+  const app = await buildApp({ ...readPath, admin });
   closers.unshift(() => app.close());
   await app.ready();
   return { app, readPath };
