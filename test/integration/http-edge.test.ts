@@ -257,6 +257,29 @@ describe('when RATE_LIMIT_MAX limits each client, counted in Redis, behind one t
   });
 });
 
+describe('when only admin tokens are limited (RATE_LIMIT_MAX unset, the default)', () => {
+  const token = mintToken('edge-only-admin', 'read');
+  let pod: Server;
+  const hotUrl = '/products?sort=name&limit=4';
+  beforeAll(async () => {
+    pod = await listening({ RATE_LIMIT_ADMIN_MAX: '2', ADMIN_TOKENS: token.entry });
+    await ask(pod, hotUrl);
+  });
+
+  it('then the token is refused 429 after RATE_LIMIT_ADMIN_MAX', async () => {
+    const statuses = [];
+    for (let request = 0; request < 3; request += 1) statuses.push((await ask(pod, '/admin/products/1', { authorization: token.authorization })).response.status);
+    expect(statuses).toEqual([200, 200, 429]);
+  });
+
+  it('then public answers, the hot path\'s included, are neither counted nor carry RateLimit headers', async () => {
+    for (let request = 0; request < 5; request += 1) {
+      const answer = await ask(pod, hotUrl);
+      expect([answer.response.status, answer.byHotPath, answer.response.headers.get('ratelimit-limit')]).toEqual([200, true, null]);
+    }
+  });
+});
+
 describe('when the Redis holding the counts goes down', () => {
   let redis: RedisServer;
   let server: Server;

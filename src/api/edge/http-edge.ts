@@ -30,7 +30,7 @@ export async function registerHttpEdge(
   deps: { settings: EdgeSettings; redis: Redis | undefined; adminTokens: readonly AdminToken[] | undefined; metrics: Registry },
 ): Promise<void> {
   const { settings } = deps;
-  await registerSecurityHeaders(app, hotPath);
+  await registerSecurityHeaders(hotPath);
   await registerCrossOrigin(app, hotPath, settings.http);
   await registerLoadShedding(app, hotPath, settings.pressure, deps.metrics);
   await registerRateLimits(app, hotPath, {

@@ -76,12 +76,15 @@ export async function registerRateLimits(app: FastifyInstance, hotPath: HotPathC
     errorResponseBuilder: (_request, context) => new CatalogError('too-many-requests', `rate limit exceeded, retry in ${context.after}`),
   });
   const limit = app.rateLimit() as unknown as onRequestHookHandler;
-  app.addHook('onRequest', limit);
   if (clientMax === 0) {
-    // The hook lets every public request through: nothing for the hot path to count.
-    hotPath.add({ name: 'rate limit (admin only)', hooks: [limit] });
+    // Only /admin is limited, so only its routes run the hook: public requests (and the hot path)
+    // pay nothing for a limit they are not under.
+    app.addHook('onRoute', (route) => {
+      if (route.url.startsWith('/admin/')) route.onRequest = [...[route.onRequest ?? []].flat(), limit];
+    });
     return;
   }
+  app.addHook('onRequest', limit);
   const count = app.createRateLimit();
   const hops = deps.trustProxyHops;
   hotPath.add({

@@ -2,22 +2,23 @@
 // run or loaded from an answer (CSP default-src 'none'), and helmet's other defaults (HSTS, nosniff,
 // no referrer, ...). The hot path sends the same headers: they do not depend on the request, so they
 // are learned once, at build time, from helmet itself answering a request on a bare Fastify with the
-// same options. No value is restated here, and a helmet upgrade changes both answers alike.
+// same options. No value is restated here, and a helmet upgrade changes both answers alike. Fastify's
+// answers get the learned list too (the app's onRequest stamp): helmet's own hook rebuilds its
+// middleware chain on every request, which halved the throughput of routes the hot path does not
+// answer (wrk on /health/live: about 10,000 req/s before the edge, 5,600 with helmet's hook).
 import helmet, { type FastifyHelmetOptions } from '@fastify/helmet';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { hooksAddedBy, type HotPathContract } from '../hot-path-contract.ts';
+import Fastify from 'fastify';
+import type { HotPathContract } from '../hot-path-contract.ts';
 
 export const securityHeaderOptions: FastifyHelmetOptions = {
   contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
   frameguard: { action: 'deny' },
 };
 
-export async function registerSecurityHeaders(app: FastifyInstance, hotPath: HotPathContract): Promise<void> {
+export async function registerSecurityHeaders(hotPath: HotPathContract): Promise<void> {
   const learned = await learnSecurityHeaders();
-  const hooks = await hooksAddedBy(app, () => app.register(helmet, securityHeaderOptions));
   hotPath.add({
     name: 'security headers',
-    hooks,
     addHeaders: (_request, headers) => {
       for (const header of learned) headers.push(header);
     },
