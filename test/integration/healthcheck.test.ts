@@ -1,15 +1,13 @@
 // The image's HEALTHCHECK script (src/healthcheck.ts, dist/healthcheck.js in the image) run as Docker
 // runs it, a process of its own with the role's environment, against a real role and against servers
 // that fail in the ways a health check must notice.
-import { spawn } from 'node:child_process';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cloneCatalogDatabase, dropDatabase } from '../support/database.ts';
+import { runToExit } from '../support/run-to-exit.ts';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process.ts';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 let databaseName: string;
 let api: ServiceProcess | undefined;
 
@@ -26,21 +24,9 @@ afterAll(async () => {
 });
 
 /** Runs the health check with the container's HOST and the given PORT; resolves with its exit code, output and duration. */
-function healthCheck(port: number): Promise<{ code: number | null; output: string; ms: number }> {
-  const started = performance.now();
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(DATABASE_|REDIS_|KAFKA_|OPENSEARCH_|PORT$|HOST$)/.test(name)));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/healthcheck.ts'], { cwd: root, env: { ...inherited, HOST: '0.0.0.0', PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  // Docker's --timeout: a check still running then counts as failed; here the test says so.
-  const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  return new Promise((resolve) =>
-    child.once('exit', (code) => {
-      clearTimeout(killer);
-      resolve({ code, output, ms: performance.now() - started });
-    }),
-  );
+function healthCheck(port: number) {
+  // Docker's --timeout: a check still running after 20 s counts as failed; runToExit kills it.
+  return runToExit('src/healthcheck.ts', [], { env: { HOST: '0.0.0.0', PORT: String(port) }, drop: /^(DATABASE_|REDIS_|KAFKA_|OPENSEARCH_|PORT$|HOST$)/ });
 }
 
 async function listen(server: HttpServer | TcpServer): Promise<number> {

@@ -1,26 +1,11 @@
 // The container's entry point (src/main.ts, dist/main.js in the image) against the one `npm start`
 // runs (src/local-main.ts): only the latter may start a database of its own.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runToExit } from '../support/run-to-exit.ts';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-
-function run(entry: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string; ms: number }> {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(DATABASE_|EMBEDDED_)/.test(name)));
-  const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: root, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  // A process that started a database instead of refusing would not end by itself.
-  const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  return new Promise((resolve) =>
-    child.once('exit', (code) => {
-      clearTimeout(killer);
-      resolve({ code, output, ms: performance.now() - started });
-    }),
-  );
+// A process that started a database instead of refusing would not end by itself: runToExit kills it.
+function run(entry: string, args: string[], env: Record<string, string> = {}) {
+  return runToExit(entry, args, { env, drop: /^(DATABASE_|EMBEDDED_)/ });
 }
 
 describe('when the container entry point starts a role without DATABASE_URL', () => {
