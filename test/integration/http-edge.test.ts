@@ -88,6 +88,11 @@ describe('when the api sends security headers and CORS headers (CORS_ORIGINS lis
     expect(sent.get('content-security-policy')).toBe("default-src 'none';frame-ancestors 'none'");
     expect(sent.get('x-content-type-options')).toBe('nosniff');
     expect(sent.get('strict-transport-security')).toMatch(/^max-age=\d+/);
+    // Readable by storefronts on other origins; none of the headers meant for HTML documents.
+    expect(sent.get('cross-origin-resource-policy')).toBe('cross-origin');
+    for (const name of ['cross-origin-opener-policy', 'origin-agent-cluster', 'x-dns-prefetch-control', 'x-xss-protection', 'x-download-options', 'x-permitted-cross-domain-policies']) {
+      expect(sent.get(name), name).toBeNull();
+    }
   });
 
   it('then a preflight from a listed origin is answered 204 with the methods and the preflight lifetime', async () => {
