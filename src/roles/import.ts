@@ -7,7 +7,7 @@ import { bundledFeedFiles, readFlipkartFeed } from '../feeds/flipkart-feed.ts';
 import { writeProducts, type ProductWriteResult } from '../store/product-writer.ts';
 import { openDatabase } from './dependencies.ts';
 import type { Role } from './role.ts';
-import { interruptOnSignal, RoleInterrupted } from './shutdown.ts';
+import { runInterruptible } from './shutdown.ts';
 
 export { bundledFeedFiles };
 
@@ -32,24 +32,26 @@ export async function importProducts(pool: pg.Pool, files: readonly string[], si
 export const runImport: Role = async ({ config, log, args, startEmbedded }) => {
   const files = args.length > 0 ? args : bundledFeedFiles;
   const database = await openDatabase(config, log, { migrate: true, startEmbedded });
-  // On SIGTERM the import stops between two batches (each one transaction) and exits 143.
-  const interruption = interruptOnSignal({ log, timeoutMs: config.shutdown.timeoutMs });
   try {
-    const report = await importProducts(database.primary, files, interruption.signal);
-    for (const problem of report.skipped) console.log(`skipped ${problem.file}:${problem.line}: ${problem.reason}`);
-    console.log(
-      `read ${report.rows} rows from ${files.length} file(s); skipped ${report.skipped.length}; ` +
-        `products: ${report.products.inserted} new, ${report.products.updated} changed, ${report.products.unchanged} unchanged ` +
-        `(${report.drafts} drafts without a price); variants: ${report.variants.inserted} new, ${report.variants.updated} changed, ` +
-        `${report.variants.unchanged} unchanged; ${report.categories} new categories, ${report.brands} new brands`,
+    // On SIGTERM the import stops between two batches (each one transaction) and exits 143.
+    return await runInterruptible(
+      { log, timeoutMs: config.shutdown.timeoutMs },
+      (signal) => reportImport(database.primary, files, signal),
+      (stopped) => `import stopped by ${stopped.reason} between two batches: each product written is whole; run it again to finish (what is unchanged is skipped)`,
     );
-    return 0;
-  } catch (error) {
-    if (!(error instanceof RoleInterrupted)) throw error;
-    console.log(`import stopped by ${error.reason} between two batches: each product written is whole; run it again to finish (what is unchanged is skipped)`);
-    return error.exitCode;
   } finally {
-    interruption.done();
     await database.close();
   }
 };
+
+async function reportImport(pool: pg.Pool, files: readonly string[], signal: AbortSignal): Promise<number> {
+  const report = await importProducts(pool, files, signal);
+  for (const problem of report.skipped) console.log(`skipped ${problem.file}:${problem.line}: ${problem.reason}`);
+  console.log(
+    `read ${report.rows} rows from ${files.length} file(s); skipped ${report.skipped.length}; ` +
+      `products: ${report.products.inserted} new, ${report.products.updated} changed, ${report.products.unchanged} unchanged ` +
+      `(${report.drafts} drafts without a price); variants: ${report.variants.inserted} new, ${report.variants.updated} changed, ` +
+      `${report.variants.unchanged} unchanged; ${report.categories} new categories, ${report.brands} new brands`,
+  );
+  return 0;
+}

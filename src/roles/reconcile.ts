@@ -6,29 +6,29 @@
 import { reconcileSearchIndex, type ReconcileReport } from '../search/reconcile.ts';
 import { openDatabase } from './dependencies.ts';
 import type { Role } from './role.ts';
-import { interruptOnSignal, RoleInterrupted } from './shutdown.ts';
+import { runInterruptible } from './shutdown.ts';
 import { openSearchIndexes } from './search-indexes.ts';
 
 export const runReconcile: Role = async ({ config, log, args, startEmbedded }) => {
   const dryRun = args.includes('--dry-run');
   const database = await openDatabase(config, log, { migrate: false, startEmbedded });
   const indexes = await openSearchIndexes(config, database.primary);
-  const interruption = interruptOnSignal({ log, timeoutMs: config.shutdown.timeoutMs });
+  const targets = [['postgres', indexes.readModel], ...(indexes.openSearch ? [['opensearch', indexes.openSearch.index] as const] : [])] as const;
   try {
-    const targets = [['postgres', indexes.readModel], ...(indexes.openSearch ? [['opensearch', indexes.openSearch.index] as const] : [])] as const;
-    let ahead = 0;
-    for (const [name, index] of targets) {
-      const report = await reconcileSearchIndex({ pool: database.primary, index, dryRun, log, signal: interruption.signal });
-      process.stdout.write(`${describe(name, report, dryRun)}\n`);
-      ahead += report.drift.ahead;
-    }
-    return ahead > 0 ? 1 : 0;
-  } catch (error) {
-    if (!(error instanceof RoleInterrupted)) throw error;
-    process.stdout.write(`reconcile stopped by ${error.reason} between two ranges; run it again to check everything\n`);
-    return error.exitCode;
+    return await runInterruptible(
+      { log, timeoutMs: config.shutdown.timeoutMs },
+      async (signal) => {
+        let ahead = 0;
+        for (const [name, index] of targets) {
+          const report = await reconcileSearchIndex({ pool: database.primary, index, dryRun, log, signal });
+          process.stdout.write(`${describe(name, report, dryRun)}\n`);
+          ahead += report.drift.ahead;
+        }
+        return ahead > 0 ? 1 : 0;
+      },
+      (stopped) => `reconcile stopped by ${stopped.reason} between two ranges; run it again to check everything`,
+    );
   } finally {
-    interruption.done();
     await indexes.openSearch?.close();
     await database.close();
   }

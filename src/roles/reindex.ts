@@ -9,31 +9,30 @@ import { reindexOpenSearch } from '../search/opensearch-reindex.ts';
 import { rebuildSearchIndex } from '../search/search-rebuild.ts';
 import { openDatabase } from './dependencies.ts';
 import type { Role } from './role.ts';
-import { interruptOnSignal, RoleInterrupted } from './shutdown.ts';
+import { runInterruptible } from './shutdown.ts';
 import { openSearchIndexes } from './search-indexes.ts';
 
 export const runReindex: Role = async ({ config, log, startEmbedded }) => {
   const database = await openDatabase(config, log, { migrate: false, startEmbedded });
   const indexes = await openSearchIndexes(config, database.primary);
-  const interruption = interruptOnSignal({ log, timeoutMs: config.shutdown.timeoutMs });
-  const { signal } = interruption;
   try {
-    const started = Date.now();
-    if (indexes.openSearch) {
-      const { client, alias, synonyms } = indexes.openSearch;
-      const result = await reindexOpenSearch({ client, alias, pool: database.primary, synonyms, signal });
-      process.stdout.write(`${JSON.stringify(result)}\n`);
-    } else {
-      const result = await rebuildSearchIndex({ pool: database.primary, writer: indexes.readModel, replaceSameVersion: true, signal });
-      process.stdout.write(`postgres: rewrote ${result.applied} search document(s) in ${Date.now() - started} ms\n`);
-    }
-    return 0;
-  } catch (error) {
-    if (!(error instanceof RoleInterrupted)) throw error;
-    process.stdout.write(`reindex stopped by ${error.reason}: ${indexes.openSearch ? 'the half-built index deleted, the alias unchanged' : 'every document rewritten so far is whole'}\n`);
-    return error.exitCode;
+    return await runInterruptible(
+      { log, timeoutMs: config.shutdown.timeoutMs },
+      async (signal) => {
+        const started = Date.now();
+        if (indexes.openSearch) {
+          const { client, alias, synonyms } = indexes.openSearch;
+          const result = await reindexOpenSearch({ client, alias, pool: database.primary, synonyms, signal });
+          process.stdout.write(`${JSON.stringify(result)}\n`);
+        } else {
+          const result = await rebuildSearchIndex({ pool: database.primary, writer: indexes.readModel, replaceSameVersion: true, signal });
+          process.stdout.write(`postgres: rewrote ${result.applied} search document(s) in ${Date.now() - started} ms\n`);
+        }
+        return 0;
+      },
+      (stopped) => `reindex stopped by ${stopped.reason}: ${indexes.openSearch ? 'the half-built index deleted, the alias unchanged' : 'every document rewritten so far is whole'}`,
+    );
   } finally {
-    interruption.done();
     await indexes.openSearch?.close();
     await database.close();
   }

@@ -150,3 +150,25 @@ export function interruptOnSignal(options: Pick<ShutdownOptions, 'log' | 'timeou
     },
   };
 }
+
+/**
+ * A one-shot role's work under interruptOnSignal: `work` gets the signal to stop at its next safe
+ * point; when a signal stopped it, the line `stopped` gives is printed for the operator and the role
+ * exits with RoleInterrupted's code. The signal handlers go when the work ends, either way.
+ */
+export async function runInterruptible(
+  options: Pick<ShutdownOptions, 'log' | 'timeoutMs'>,
+  work: (signal: AbortSignal) => Promise<number>,
+  stopped: (interrupted: RoleInterrupted) => string,
+): Promise<number> {
+  const interruption = interruptOnSignal(options);
+  try {
+    return await work(interruption.signal);
+  } catch (error) {
+    if (!(error instanceof RoleInterrupted)) throw error;
+    process.stdout.write(`${stopped(error)}\n`);
+    return error.exitCode;
+  } finally {
+    interruption.done();
+  }
+}
