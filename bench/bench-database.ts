@@ -8,6 +8,8 @@ import { migrate } from '../src/store/migrator.ts';
 import { createPostgresSearchEngine } from '../src/search/postgres-search-engine.ts';
 import { createPostgresSearchIndex } from '../src/search/postgres-search-index.ts';
 import { reconcileSearchIndex } from '../src/search/reconcile.ts';
+import { rebuildSearchIndex } from '../src/search/search-rebuild.ts';
+import type { SearchDocument } from '../src/catalog/search-document.ts';
 
 const serverUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -68,4 +70,15 @@ export async function listingMix(databaseUrl: string, count: number): Promise<st
   } finally {
     await pool.end();
   }
+}
+
+/**
+ * The search read model as the indexer leaves it (documents already at their version are left
+ * alone), freshly analysed, and every listed product's search document, for the relevance benches.
+ */
+export async function listedSearchDocuments(pool: pg.Pool): Promise<SearchDocument[]> {
+  await rebuildSearchIndex({ pool, writer: createPostgresSearchIndex({ pool }) });
+  await pool.query('VACUUM ANALYZE search_documents, search_words, search_names');
+  const { rows } = await pool.query<{ document: SearchDocument }>('SELECT document FROM search_documents WHERE NOT removed ORDER BY product_id');
+  return rows.map((row) => row.document);
 }

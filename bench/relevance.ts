@@ -7,11 +7,9 @@ import pg from 'pg';
 import type { SearchDocument } from '../src/catalog/search-document.ts';
 import { normaliseQuery } from '../src/catalog/search.ts';
 import { createPostgresSearchEngine } from '../src/search/postgres-search-engine.ts';
-import { createPostgresSearchIndex } from '../src/search/postgres-search-index.ts';
 import type { SearchEngine } from '../src/search/search-port.ts';
-import { rebuildSearchIndex } from '../src/search/search-rebuild.ts';
 import { foldText } from '../src/search/search-text.ts';
-import { prepareBenchDatabase } from './bench-database.ts';
+import { listedSearchDocuments, prepareBenchDatabase } from './bench-database.ts';
 import {
   brandTypeQueries,
   nameFragmentQueries,
@@ -121,11 +119,7 @@ async function main(): Promise<void> {
   const url = await prepareBenchDatabase('catalog_bench_relevance');
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   try {
-    // The read model as the indexer leaves it; documents already at their version are left alone.
-    await rebuildSearchIndex({ pool, writer: createPostgresSearchIndex({ pool }) });
-    await pool.query('VACUUM ANALYZE search_documents, search_words, search_names');
-    const { rows } = await pool.query<{ document: SearchDocument }>('SELECT document FROM search_documents WHERE NOT removed ORDER BY product_id');
-    const documents = rows.map((row) => row.document);
+    const documents = await listedSearchDocuments(pool);
     const queries = judgedQueries(documents);
     const engines: RankedSearch[] = [engineRanking(createPostgresSearchEngine({ pool, synonyms: await readSynonymsFile() }))];
     // The OpenSearch engine joins here when OPENSEARCH_URL is set (same queries, same judgements):

@@ -4,11 +4,8 @@
 // docs/search.md, "Cost". The HTTP figures at 20 connections are bench:search's.
 import pg from 'pg';
 import { createPostgresSearchEngine } from '../src/search/postgres-search-engine.ts';
-import { createPostgresSearchIndex } from '../src/search/postgres-search-index.ts';
-import { rebuildSearchIndex } from '../src/search/search-rebuild.ts';
 import { readSynonymsFile } from '../src/search/solr-synonyms.ts';
-import type { SearchDocument } from '../src/catalog/search-document.ts';
-import { prepareBenchDatabase } from './bench-database.ts';
+import { listedSearchDocuments, prepareBenchDatabase } from './bench-database.ts';
 import { brandTypeQueries, nameFragmentQueries, seededRandom, typoQuery } from './relevance-judgements.ts';
 
 const BROAD = ['shirt', 'women', 'men', 'black', 'cotton', 'watch', 'ring', 'mobile cover', 'printed', 'set', 'for', 'samsung', 'shoes', 'kurta', 'gold'];
@@ -18,10 +15,7 @@ const percentile = (values: readonly number[], p: number) => [...values].sort((a
 const url = await prepareBenchDatabase('catalog_bench_relevance');
 const pool = new pg.Pool({ connectionString: url, max: 1 });
 try {
-  await rebuildSearchIndex({ pool, writer: createPostgresSearchIndex({ pool }) });
-  await pool.query('VACUUM ANALYZE search_documents, search_words, search_names');
-  const { rows } = await pool.query<{ document: SearchDocument }>('SELECT document FROM search_documents WHERE NOT removed ORDER BY product_id');
-  const documents = rows.map((row) => row.document);
+  const documents = await listedSearchDocuments(pool);
   const random = seededRandom(7);
   const correct = [...brandTypeQueries(documents, 40, random), ...nameFragmentQueries(documents, 40, random)];
   const typos = correct.flatMap((query, index) => typoQuery(query, index % 2 === 0 ? 1 : 2, random) ?? []).slice(0, 40);
