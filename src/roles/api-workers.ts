@@ -7,12 +7,12 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
-import { ConfigError, type Config } from '../config.ts';
+import type { Config } from '../config.ts';
 import { createDatabase } from '../store/database.ts';
 import type { EmbeddedDatabase } from '../store/embedded-postgres.ts';
-import { migrate } from '../store/migrator.ts';
 import { isCatalogMessage, WORKER_DRAIN_MS, type PrimaryMessage, type WorkerMessage } from './api-worker-link.ts';
 import { importBundledProductsIfEmpty } from './api.ts';
+import { migrateToLatest, startDatabaseServer } from './dependencies.ts';
 import type { RoleContext } from './role.ts';
 
 /** Restart backoff after a crash: doubled per crash in the window, from this, up to MAX. */
@@ -55,15 +55,10 @@ async function prepareDatabase(context: RoleContext): Promise<{ env: Record<stri
   const { config, log, startEmbedded } = context;
   const settings = config.database;
   if (settings.url && !settings.migrateOnStart) return { env: {} };
-  if (!settings.url && !startEmbedded) {
-    throw new ConfigError('DATABASE_URL is not set: the container runs no database of its own (npm start does, for development)');
-  }
-  const embedded = settings.url ? undefined : await startEmbedded?.({ ...settings.embedded, log });
-  const url = settings.url ?? (embedded as EmbeddedDatabase).url;
+  const { url, embedded } = await startDatabaseServer(config, log, startEmbedded);
   const database = createDatabase({ primary: url }, settings, log);
   try {
-    const result = await migrate(database.primary, log);
-    log.info({ applied: result.applied.length, alreadyApplied: result.alreadyApplied }, 'database schema is up to date');
+    await migrateToLatest(database.primary, log);
     if (embedded) await importBundledProductsIfEmpty(database.primary, log);
   } catch (error) {
     await embedded?.stop();

@@ -3,6 +3,7 @@
 // processes serving no HTTP use. The api role, the change pipeline's roles, the tests and the
 // benchmarks all build their parts here.
 import type { Redis } from 'ioredis';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createCatalogCache, type CatalogCache } from '../cache/catalog-cache.ts';
@@ -34,17 +35,11 @@ export async function openDatabase(
   options: { migrate: boolean; startEmbedded?: EmbeddedDatabaseStarter | undefined },
 ): Promise<CatalogDatabase> {
   const settings = config.database;
-  if (!settings.url && !options.startEmbedded) {
-    throw new ConfigError('DATABASE_URL is not set: the container runs no database of its own (npm start does, for development)');
-  }
-  const embedded = settings.url ? undefined : await options.startEmbedded?.({ ...settings.embedded, log });
-  const database = createDatabase({ primary: settings.url ?? (embedded?.url as string), replica: settings.replicaUrl }, settings, log);
+  const { url, embedded } = await startDatabaseServer(config, log, options.startEmbedded);
+  const database = createDatabase({ primary: url, replica: settings.replicaUrl }, settings, log);
   try {
     // The embedded database is the service's own, so it is always brought up to date.
-    if (options.migrate || embedded) {
-      const result = await migrate(database.primary, log);
-      log.info({ applied: result.applied.length, alreadyApplied: result.alreadyApplied }, 'database schema is up to date');
-    }
+    if (options.migrate || embedded) await migrateToLatest(database.primary, log);
   } catch (error) {
     await database.close();
     await embedded?.stop();
@@ -58,6 +53,28 @@ export async function openDatabase(
       await embedded?.stop();
     },
   };
+}
+
+/**
+ * Where the primary is: DATABASE_URL, or else the embedded PostgreSQL, started here, when the entry
+ * point allows it (a developer's `npm start`); a pod without DATABASE_URL is refused.
+ */
+export async function startDatabaseServer(
+  config: Config,
+  log: Logger,
+  startEmbedded: EmbeddedDatabaseStarter | undefined,
+): Promise<{ url: string; embedded: EmbeddedDatabase | undefined }> {
+  const settings = config.database;
+  if (settings.url) return { url: settings.url, embedded: undefined };
+  if (!startEmbedded) throw new ConfigError('DATABASE_URL is not set: the container runs no database of its own (npm start does, for development)');
+  const embedded = await startEmbedded({ ...settings.embedded, log });
+  return { url: embedded.url, embedded };
+}
+
+/** Applies the migrations not yet applied, and says so. */
+export async function migrateToLatest(pool: pg.Pool, log: Logger): Promise<void> {
+  const result = await migrate(pool, log);
+  log.info({ applied: result.applied.length, alreadyApplied: result.alreadyApplied }, 'database schema is up to date');
 }
 
 /**
